@@ -1,0 +1,2 @@
+//! CoPi, the hub: CLI, HTTP server, element model, store.
+pub mod cli;
