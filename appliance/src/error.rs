@@ -1,0 +1,84 @@
+//! The crate's errors. Each maps to a stable code and an HTTP status in one table
+//! ([`Error::code`], [`Error::status`]); the message is for the person who caused it, log
+//! detail stays in the logs.
+
+use crate::model::ModelError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Invalid(#[from] ModelError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("a valid admin token is required (Authorization: Bearer …)")]
+    Unauthorized,
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Import(String),
+    #[error("the data store failed: {0}")]
+    Store(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Error::NotFound { what: what.into() }
+    }
+
+    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let context = context.into();
+        move |source| Error::Io { context, source }
+    }
+
+    /// The stable, machine-readable code of the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid(ModelError::UnknownKind(_)) => "unknown_kind",
+            Error::Invalid(_) => "invalid",
+            Error::BadRequest(_) => "bad_request",
+            Error::NotFound { .. } => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::Unauthorized => "unauthorized",
+            Error::Config(_) => "config",
+            Error::Import(_) => "import",
+            Error::Store(_) => "store",
+            Error::Corrupt(_) => "corrupt",
+            Error::Io { .. } => "io",
+        }
+    }
+
+    /// The HTTP status the error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::BadRequest(_) => 400,
+            Error::Invalid(_) | Error::Import(_) => 422,
+            Error::NotFound { .. } => 404,
+            Error::Conflict(_) => 409,
+            Error::Unauthorized => 401,
+            Error::Config(_) | Error::Store(_) | Error::Corrupt(_) | Error::Io { .. } => 500,
+        }
+    }
+
+    /// What a client is told. Server-side failures are not described to clients.
+    pub fn public_message(&self) -> String {
+        if self.status() >= 500 {
+            "the hub could not complete the request; the admin can find details in its logs".into()
+        } else {
+            self.to_string()
+        }
+    }
+}

@@ -1,0 +1,155 @@
+use super::*;
+use crate::model::{ElementId, Kind};
+use crate::territory::Scope;
+use copi_sync::{ChangeFeed, ChangeOp, ChangeSeq};
+use serde_json::{json, Map, Value};
+
+fn doc(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+fn crest(name: &str) -> Map<String, Value> {
+    doc(json!({"name": name, "type": "NGO", "tags": ["Jardin"],
+        "address": {"@type": "PostalAddress", "postalCode": "26400", "addressLocality": "Crest", "addressCountry": "FR"}}))
+}
+
+#[test]
+fn create_read_update_delete_with_change_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let e = store.create_element(Kind::Organization, crest("Les Jardins de Crest"), None).unwrap();
+    assert_eq!(e.doc["slug"], json!("lesjardinsdecrest"));
+    let got = store.get_element(&e.id, Visibility::Public).unwrap().unwrap();
+    assert_eq!(got, e);
+
+    let updated = store.update_element(&e.id, doc(json!({"shortDescription": "Potagers partagés", "tags": null}))).unwrap();
+    assert_eq!(updated.doc["shortDescription"], json!("Potagers partagés"));
+    assert!(updated.doc.get("tags").is_none());
+
+    // A bad patch changes nothing.
+    let err = store.update_element(&e.id, doc(json!({"type": "Club"}))).unwrap_err();
+    assert!(err.to_string().contains("type"), "{err}");
+    assert_eq!(store.get_element(&e.id, Visibility::All).unwrap().unwrap(), updated);
+
+    store.delete_element(&e.id).unwrap();
+    assert!(store.get_element(&e.id, Visibility::All).unwrap().is_none());
+    let ops: Vec<ChangeOp> = store.changes_since(ChangeSeq(0), 100).unwrap().into_iter().map(|c| c.op).collect();
+    assert_eq!(ops, vec![ChangeOp::Create, ChangeOp::Update, ChangeOp::Delete]);
+    assert_eq!(store.last_seq().unwrap(), ChangeSeq(3));
+    assert!(store.delete_element(&e.id).is_err());
+}
+
+#[test]
+fn lists_filter_by_kind_tag_scope_and_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for i in 0..5 {
+        store.create_element(Kind::Organization, crest(&format!("Asso {i}")), None).unwrap();
+    }
+    let lyon = doc(json!({"name": "Projet lyonnais", "tags": ["vélo"], "address": {"codeInsee": "69123", "postalCode": "69001"}}));
+    let p = store.create_element(Kind::Project, lyon, None).unwrap();
+    let mut private = crest("Secret");
+    private.insert("preferences".into(), json!({"private": true}));
+    store.create_element(Kind::Organization, private, None).unwrap();
+
+    let list = |q: ListQuery| store.list_elements(&q).unwrap();
+    assert_eq!(list(ListQuery { limit: 100, ..Default::default() }).items.len(), 6);
+    assert_eq!(list(ListQuery { limit: 100, visibility: Visibility::All, ..Default::default() }).items.len(), 7);
+    let projects = list(ListQuery { kinds: vec![Kind::Project], ..Default::default() });
+    assert_eq!(projects.items.iter().map(|e| &e.id).collect::<Vec<_>>(), vec![&p.id]);
+    assert_eq!(list(ListQuery { tags: vec!["vélo".into()], ..Default::default() }).items.len(), 1);
+    let drome: Scope = "dep:26".parse().unwrap();
+    assert_eq!(list(ListQuery { scopes: vec![drome], limit: 100, ..Default::default() }).items.len(), 5);
+    let rhone_alpes: Scope = "region:84".parse().unwrap();
+    assert_eq!(list(ListQuery { scopes: vec![rhone_alpes], limit: 100, ..Default::default() }).items.len(), 6);
+
+    // Pages of two cover everything once, newest first.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = list(ListQuery { limit: 2, cursor: cursor.clone(), ..Default::default() });
+        seen.extend(page.items.into_iter().map(|e| e.doc["name"].as_str().unwrap().to_owned()));
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec!["Projet lyonnais", "Asso 4", "Asso 3", "Asso 2", "Asso 1", "Asso 0"]);
+    assert!(store.list_elements(&ListQuery { cursor: Some("garbage".into()), ..Default::default() }).is_err());
+}
+
+#[test]
+fn links_are_written_on_both_sides() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let org = store.create_element(Kind::Organization, crest("Asso"), None).unwrap();
+    let person = store.create_element(Kind::Person, doc(json!({"name": "Léa"})), None).unwrap();
+    store.link(&org.id, "members", &person.id, doc(json!({"isAdmin": true, "roles": ["Présidente"]}))).unwrap();
+    let org = store.get_element(&org.id, Visibility::All).unwrap().unwrap();
+    let person_now = store.get_element(&person.id, Visibility::All).unwrap().unwrap();
+    let value = org.to_json();
+    assert_eq!(value["links"]["members"][person.id.as_str()], json!({"isAdmin": true, "roles": ["Présidente"], "type": "citoyens"}));
+    let back = person_now.to_json();
+    assert_eq!(back["links"]["memberOf"][org.id.as_str()], json!({"type": "organizations", "isAdmin": true, "roles": ["Présidente"]}));
+
+    // Deleting the person removes the org's side too.
+    store.delete_element(&person.id).unwrap();
+    let org = store.get_element(&org.id, Visibility::All).unwrap().unwrap();
+    assert!(org.links.is_empty());
+    assert!(store.link(&org.id, "members", &org.id, Map::new()).is_err());
+}
+
+#[test]
+fn slugs_stay_unique() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let a = store.create_element(Kind::Organization, crest("Café-Théâtre"), None).unwrap();
+    let b = store.create_element(Kind::Organization, crest("Café Théâtre"), None).unwrap();
+    assert_eq!(a.doc["slug"], json!("cafetheatre"));
+    assert_eq!(b.doc["slug"], json!("cafetheatre2"));
+    assert_eq!(store.element_id_by_slug("cafetheatre2").unwrap(), Some(b.id));
+}
+
+#[test]
+fn client_chosen_ids_must_be_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let id = ElementId::parse("5b0f00000000000000000001").unwrap();
+    store.create_element(Kind::Organization, crest("A"), Some(id.clone())).unwrap();
+    let err = store.create_element(Kind::Organization, crest("B"), Some(id)).unwrap_err();
+    assert_eq!(err.code(), "conflict");
+    assert_eq!(store.count_elements(Visibility::All).unwrap()[&Kind::Organization], 1);
+}
+
+#[test]
+fn a_copied_data_dir_takes_a_new_instance_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Store::open(dir.path()).unwrap().instance().clone();
+    let again = Store::open(dir.path()).unwrap().instance().clone();
+    assert_eq!(first.id, again.id);
+    assert_eq!(again.previous, None);
+
+    let copy = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), copy.path().join(f.file_name())).unwrap();
+    }
+    let cloned = Store::open(copy.path()).unwrap().instance().clone();
+    assert_ne!(cloned.id, first.id);
+    assert_eq!(cloned.previous.as_deref(), Some(first.id.as_str()));
+    // And it keeps its new id afterwards.
+    assert_eq!(Store::open(copy.path()).unwrap().instance().id, cloned.id);
+}
+
+#[test]
+fn check_finds_and_repairs_stale_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let e = store.create_element(Kind::Organization, crest("Asso"), None).unwrap();
+    assert!(store.check(false).unwrap().problems.is_empty());
+    store.write(|tx| Ok(tx.execute("UPDATE elements SET department = '75' WHERE id = ?1", [e.id.as_str()])?)).unwrap();
+    let report = store.check(true).unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(report.repaired.len(), 1);
+    assert!(store.check(false).unwrap().problems.is_empty());
+}

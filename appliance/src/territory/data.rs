@@ -1,0 +1,285 @@
+//! The embedded reference file and its indexes.
+//!
+//! The file (appliance/data/territories-fr.tsv, written by scripts/gen-territories) has one
+//! record per line, tab-separated, sections sorted by code:
+//!
+//! ```text
+//! R  code   name
+//! D  code   name  region
+//! C  insee  name  department  postal,codes  population  lat  lon
+//! A  insee  name  department  postal,codes  population  lat  lon  parent-insee
+//! O  former-code  insee  former-name
+//! ```
+//!
+//! Nothing is copied out of it: records are parsed on demand into structs that borrow
+//! `&'static str` slices. The indexes hold only offsets into the text, each built on first use:
+//! line starts by code (~140 KB), postal codes (~280 KB), word starts of names (~300 KB).
+
+use std::cmp::Ordering;
+use std::sync::OnceLock;
+
+use super::fold::{fold, is_separator};
+use super::{Commune, Department, PostalCodes, Region};
+
+static TEXT: &str = include_str!("../../data/territories-fr.tsv");
+
+/// Lines of each section, in code order.
+pub(super) struct Tables {
+    pub(super) regions: Vec<&'static str>,
+    pub(super) departments: Vec<&'static str>,
+    /// Start offsets of the C and A lines.
+    pub(super) communes: Vec<u32>,
+    /// Start offsets of the O lines.
+    pub(super) former: Vec<u32>,
+}
+
+pub(super) fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| Tables::parse(TEXT))
+}
+
+impl Tables {
+    fn parse(text: &'static str) -> Tables {
+        let mut tables = Tables {
+            regions: Vec::new(),
+            departments: Vec::new(),
+            communes: Vec::with_capacity(36_000),
+            former: Vec::with_capacity(5_000),
+        };
+        let mut start = 0;
+        for line in text.split_inclusive('\n') {
+            let offset = u32::try_from(start).expect("the territory file is under 4 GiB");
+            start += line.len();
+            match line.as_bytes().first() {
+                Some(b'R') => tables.regions.push(line.trim_end_matches('\n')),
+                Some(b'D') => tables.departments.push(line.trim_end_matches('\n')),
+                Some(b'C' | b'A') => tables.communes.push(offset),
+                Some(b'O') => tables.former.push(offset),
+                _ => {} // comments and blank lines
+            }
+        }
+        // Indexes below store a commune as a u16 position.
+        assert!(tables.communes.len() <= usize::from(u16::MAX) + 1);
+        tables.communes.shrink_to_fit();
+        tables.former.shrink_to_fit();
+        tables
+    }
+
+    pub(super) fn commune_line(&self, index: usize) -> &'static str {
+        line_at(self.communes[index])
+    }
+
+    pub(super) fn commune_at(&self, index: usize) -> Commune {
+        parse_commune(self.commune_line(index))
+    }
+
+    /// Position of the commune whose code is `code`.
+    pub(super) fn find_commune(&self, code: &str) -> Option<usize> {
+        self.communes
+            .binary_search_by(|&o| code_of(line_at(o)).cmp(code))
+            .ok()
+    }
+
+    /// Positions of the communes whose code starts with `prefix`.
+    pub(super) fn communes_with_prefix(&self, prefix: &str) -> std::ops::Range<usize> {
+        prefix_range(&self.communes, prefix)
+    }
+
+    /// The O lines whose former code starts with `prefix`.
+    pub(super) fn former_with_prefix(
+        &'static self,
+        prefix: &str,
+    ) -> impl Iterator<Item = FormerCommune> + 'static {
+        self.former[prefix_range(&self.former, prefix)]
+            .iter()
+            .map(|&o| parse_former(line_at(o)))
+    }
+
+    /// Position of the commune whose line contains byte `offset` of the text.
+    pub(super) fn commune_containing(&self, offset: u32) -> usize {
+        self.communes.partition_point(|&start| start <= offset) - 1
+    }
+
+    pub(super) fn department(&self, code: &str) -> Option<Department> {
+        find_line(&self.departments, code).map(parse_department)
+    }
+
+    pub(super) fn region(&self, code: &str) -> Option<Region> {
+        find_line(&self.regions, code).map(parse_region)
+    }
+}
+
+/// A former commune or code (merged into a commune nouvelle, or renumbered), pointing at
+/// today's commune. Its name is empty when only the code changed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FormerCommune {
+    pub(super) code: &'static str,
+    pub(super) insee: &'static str,
+    pub(super) name: &'static str,
+}
+
+fn line_at(offset: u32) -> &'static str {
+    let rest = &TEXT[offset as usize..];
+    &rest[..rest.find('\n').unwrap_or(rest.len())]
+}
+
+/// The code of a record line: the field after the one-letter kind.
+fn code_of(line: &str) -> &str {
+    let rest = line.get(2..).unwrap_or("");
+    &rest[..rest.find('\t').unwrap_or(rest.len())]
+}
+
+fn find_line(lines: &[&'static str], code: &str) -> Option<&'static str> {
+    lines
+        .binary_search_by(|line| code_of(line).cmp(code))
+        .ok()
+        .map(|i| lines[i])
+}
+
+fn prefix_range(offsets: &[u32], prefix: &str) -> std::ops::Range<usize> {
+    let start = offsets.partition_point(|&o| code_of(line_at(o)) < prefix);
+    let len = offsets[start..].partition_point(|&o| code_of(line_at(o)).starts_with(prefix));
+    start..start + len
+}
+
+fn fields(line: &'static str) -> impl Iterator<Item = &'static str> {
+    line.split('\t').skip(1)
+}
+
+pub(super) fn parse_region(line: &'static str) -> Region {
+    let mut f = fields(line);
+    Region {
+        code: f.next().unwrap_or(""),
+        name: f.next().unwrap_or(""),
+    }
+}
+
+pub(super) fn parse_department(line: &'static str) -> Department {
+    let mut f = fields(line);
+    Department {
+        code: f.next().unwrap_or(""),
+        name: f.next().unwrap_or(""),
+        region: f.next().unwrap_or(""),
+    }
+}
+
+fn parse_former(line: &'static str) -> FormerCommune {
+    let mut f = fields(line);
+    FormerCommune {
+        code: f.next().unwrap_or(""),
+        insee: f.next().unwrap_or(""),
+        name: f.next().unwrap_or(""),
+    }
+}
+
+fn parse_commune(line: &'static str) -> Commune {
+    let mut f = fields(line);
+    let insee = f.next().unwrap_or("");
+    let name = f.next().unwrap_or("");
+    let department = f.next().unwrap_or("");
+    let postal_codes = PostalCodes(f.next().unwrap_or(""));
+    let population = f.next().and_then(|p| p.parse().ok());
+    let lat = f.next().and_then(|v| v.parse::<f64>().ok());
+    let lon = f.next().and_then(|v| v.parse::<f64>().ok());
+    let arrondissement_of = f.next().filter(|parent| !parent.is_empty());
+    let region = tables().department(department).map_or("", |d| d.region);
+    Commune {
+        insee,
+        name,
+        department,
+        region,
+        postal_codes,
+        population,
+        position: lat.zip(lon),
+        arrondissement_of,
+    }
+}
+
+/// (postal code, commune position) for every postal code of every commune, sorted.
+pub(super) fn postal_index() -> &'static [(u32, u16)] {
+    static INDEX: OnceLock<Vec<(u32, u16)>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let tables = tables();
+        let mut index = Vec::with_capacity(36_000);
+        for i in 0..tables.communes.len() {
+            let codes = tables.commune_line(i).split('\t').nth(4).unwrap_or("");
+            for code in codes.split(',').filter_map(|c| c.parse::<u32>().ok()) {
+                index.push((code, i as u16));
+            }
+        }
+        index.sort_unstable();
+        index.shrink_to_fit();
+        index
+    })
+}
+
+/// Words that start no entry of the name index: searching "sur" or "de" must not list
+/// thousands of communes.
+const UNINDEXED_WORDS: &[&str] = &[
+    "a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "lez", "sous",
+    "sur",
+];
+
+/// Offsets into the text of the start of each name and of each later word of a name (but
+/// [`UNINDEXED_WORDS`]), sorted by the folded text from there to the end of the name.
+pub(super) fn name_index() -> &'static [u32] {
+    static INDEX: OnceLock<Vec<u32>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let tables = tables();
+        let mut index = Vec::with_capacity(80_000);
+        for &line_start in &tables.communes {
+            let line = line_at(line_start);
+            let name_start = 2 + code_of(line).len() + 1;
+            let name = fields(line).nth(1).unwrap_or("");
+            let mut after_separator = true;
+            for (i, c) in name.char_indices() {
+                if is_separator(c) {
+                    after_separator = true;
+                    continue;
+                }
+                if std::mem::take(&mut after_separator) {
+                    let word = name[i..].split(is_separator).next().unwrap_or("");
+                    if i == 0 || !UNINDEXED_WORDS.iter().any(|w| fold(word).eq(w.chars())) {
+                        index.push(line_start + (name_start + i) as u32);
+                    }
+                }
+            }
+        }
+        index.sort_unstable_by(|&a, &b| compare_folded(a, b).then(a.cmp(&b)));
+        index.shrink_to_fit();
+        index
+    })
+}
+
+fn text_from(offset: u32) -> &'static str {
+    &TEXT[offset as usize..]
+}
+
+fn compare_folded(a: u32, b: u32) -> Ordering {
+    fold(text_from(a)).cmp(fold(text_from(b)))
+}
+
+/// Entries of the name index whose folded text starts with `query` (folded).
+pub(super) fn name_prefix_range(query: &str) -> &'static [u32] {
+    let index = name_index();
+    let n = query.chars().count();
+    let start = index.partition_point(|&o| fold(text_from(o)).cmp(query.chars()) == Ordering::Less);
+    let len = index[start..]
+        .partition_point(|&o| fold(text_from(o)).take(n).cmp(query.chars()) != Ordering::Greater);
+    &index[start..start + len]
+}
+
+/// Whether the name-index entry at `offset` is the start of its commune's name, and whether
+/// its folded text is exactly `query`.
+pub(super) fn name_entry_kind(offset: u32, query: &str) -> (bool, bool) {
+    let tables = tables();
+    let line_start = tables.communes[tables.commune_containing(offset)];
+    let name_start = line_start as usize + 2 + code_of(line_at(line_start)).len() + 1;
+    let at_start = offset as usize == name_start;
+    (at_start, fold(text_from(offset)).eq(query.chars()))
+}
+
+#[cfg(test)]
+pub(super) fn text() -> &'static str {
+    TEXT
+}
