@@ -12,6 +12,8 @@ pub enum Error {
     Invalid(#[from] ModelError),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{what} not found")]
     NotFound { what: String },
     #[error("{0}")]
@@ -50,6 +52,7 @@ impl Error {
             Error::Invalid(ModelError::UnknownKind(_)) => "unknown_kind",
             Error::Invalid(_) => "invalid",
             Error::BadRequest(_) => "bad_request",
+            Error::TooLarge(_) => "too_large",
             Error::NotFound { .. } => "not_found",
             Error::Conflict(_) => "conflict",
             Error::Unauthorized => "unauthorized",
@@ -65,6 +68,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::BadRequest(_) => 400,
+            Error::TooLarge(_) => 413,
             Error::Invalid(_) | Error::Import(_) => 422,
             Error::NotFound { .. } => 404,
             Error::Conflict(_) => 409,

@@ -1,5 +1,8 @@
 //! CoPi, the hub: CLI, HTTP server, element model, store.
+pub mod api;
+pub mod bundle;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod model;
 pub mod store;

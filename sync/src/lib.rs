@@ -105,7 +105,12 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for k in [EntityKind::Element, EntityKind::Post, EntityKind::Comment, EntityKind::Attachment] {
+        for k in [
+            EntityKind::Element,
+            EntityKind::Post,
+            EntityKind::Comment,
+            EntityKind::Attachment,
+        ] {
             assert_eq!(EntityKind::parse(k.as_str()), Some(k));
         }
         for op in [ChangeOp::Create, ChangeOp::Update, ChangeOp::Delete] {

@@ -116,10 +116,7 @@ fn opt_bool(doc: &Map<String, Value>, field: &str, path: &str) -> Result<Option<
     }
 }
 
-fn opt_object<'a>(
-    doc: &'a Map<String, Value>,
-    field: &str,
-) -> Result<Option<&'a Map<String, Value>>, ModelError> {
+fn opt_object<'a>(doc: &'a Map<String, Value>, field: &str) -> Result<Option<&'a Map<String, Value>>, ModelError> {
     match doc.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
@@ -132,8 +129,12 @@ fn opt_object<'a>(
 pub fn element_zone(doc: &Map<String, Value>, default: &TimeZone) -> Result<TimeZone, ModelError> {
     match opt_str(doc, "timeZone")? {
         None => Ok(default.clone()),
-        Some(name) => TimeZone::get(name)
-            .map_err(|_| invalid("timeZone", format!("unknown time zone \"{name}\" (use an IANA name such as Europe/Paris)"))),
+        Some(name) => TimeZone::get(name).map_err(|_| {
+            invalid(
+                "timeZone",
+                format!("unknown time zone \"{name}\" (use an IANA name such as Europe/Paris)"),
+            )
+        }),
     }
 }
 
@@ -191,7 +192,7 @@ pub fn check(kind: Kind, doc: &mut Map<String, Value>, default_zone: &TimeZone) 
         check_dates(kind, doc, &zone, &mut facts)?;
     }
     if let Some(v) = doc.get("parentId") {
-        if !v.is_null() && !(v.as_str() == Some("")) {
+        if !v.is_null() && v.as_str() != Some("") {
             facts.parent = Some(id_from_value(v).ok_or_else(|| invalid("parentId", "must be an element id"))?);
         }
     }
@@ -213,7 +214,10 @@ pub fn check(kind: Kind, doc: &mut Map<String, Value>, default_zone: &TimeZone) 
         }
         if let Some(devise) = opt_str(doc, "devise")? {
             if kind::canonical(kind::CURRENCIES, devise).is_none() {
-                return Err(invalid("devise", format!("must be one of {}", kind::CURRENCIES.join(", "))));
+                return Err(invalid(
+                    "devise",
+                    format!("must be one of {}", kind::CURRENCIES.join(", ")),
+                ));
             }
         }
     }
@@ -221,9 +225,15 @@ pub fn check(kind: Kind, doc: &mut Map<String, Value>, default_zone: &TimeZone) 
 }
 
 fn check_tags(doc: &Map<String, Value>) -> Result<Vec<String>, ModelError> {
-    let Some(v) = doc.get("tags") else { return Ok(Vec::new()) };
+    let Some(v) = doc.get("tags") else {
+        return Ok(Vec::new());
+    };
     let Value::Array(items) = v else {
-        return if v.is_null() { Ok(Vec::new()) } else { Err(invalid("tags", "must be a list of strings")) };
+        return if v.is_null() {
+            Ok(Vec::new())
+        } else {
+            Err(invalid("tags", "must be a list of strings"))
+        };
     };
     if items.len() > MAX_TAGS {
         return Err(invalid("tags", format!("has more than {MAX_TAGS} tags")));
@@ -258,7 +268,10 @@ fn check_urls(doc: &Map<String, Value>) -> Result<(), ModelError> {
                     _ => false,
                 };
                 if !ok {
-                    return Err(invalid("urls", "must be a list of URLs or of {\"title\",\"url\",\"type\"}"));
+                    return Err(invalid(
+                        "urls",
+                        "must be a list of URLs or of {\"title\",\"url\",\"type\"}",
+                    ));
                 }
             }
             Ok(())
@@ -270,7 +283,12 @@ fn check_urls(doc: &Map<String, Value>) -> Result<(), ModelError> {
 fn check_type(kind: Kind, doc: &mut Map<String, Value>, facts: &mut Facts) -> Result<(), ModelError> {
     let given = opt_str(doc, "type")?.map(str::to_owned);
     let canonical = match kind {
-        Kind::Organization => Some(type_in(kind::ORGANIZATION_TYPES, given.as_deref(), "an organization", true)?),
+        Kind::Organization => Some(type_in(
+            kind::ORGANIZATION_TYPES,
+            given.as_deref(),
+            "an organization",
+            true,
+        )?),
         Kind::Event => Some(type_in(kind::EVENT_TYPES, given.as_deref(), "an event", true)?),
         Kind::Poi => match given.as_deref() {
             None => None,
@@ -279,24 +297,46 @@ fn check_type(kind: Kind, doc: &mut Map<String, Value>, facts: &mut Facts) -> Re
         Kind::Classified => {
             match given.as_deref() {
                 None | Some("classifieds") | Some("jobs") => {}
-                Some("ressources") => return Err(invalid("type", "\"ressources\" is a mutual-aid resource: use the resource kind")),
-                Some(t) => return Err(invalid("type", format!("\"{t}\" is not a classified type (classifieds, jobs)"))),
+                Some("ressources") => {
+                    return Err(invalid(
+                        "type",
+                        "\"ressources\" is a mutual-aid resource: use the resource kind",
+                    ))
+                }
+                Some(t) => {
+                    return Err(invalid(
+                        "type",
+                        format!("\"{t}\" is not a classified type (classifieds, jobs)"),
+                    ))
+                }
             }
             if given.as_deref() != Some("jobs") {
                 if let Some(section) = opt_str(doc, "section")? {
                     if kind::canonical(kind::CLASSIFIED_SECTIONS, section).is_none() {
-                        return Err(invalid("section", format!("must be one of {}", kind::CLASSIFIED_SECTIONS.join(", "))));
+                        return Err(invalid(
+                            "section",
+                            format!("must be one of {}", kind::CLASSIFIED_SECTIONS.join(", ")),
+                        ));
                     }
                 }
             }
             opt_str(doc, "category")?;
             opt_str(doc, "subtype")?;
-            Some(if given.as_deref() == Some("jobs") { "jobs" } else { "classifieds" })
+            Some(if given.as_deref() == Some("jobs") {
+                "jobs"
+            } else {
+                "classifieds"
+            })
         }
         Kind::Resource => {
             match given.as_deref() {
                 None | Some("ressources") => {}
-                Some(t) => return Err(invalid("type", format!("a resource has type \"ressources\", not \"{t}\""))),
+                Some(t) => {
+                    return Err(invalid(
+                        "type",
+                        format!("a resource has type \"ressources\", not \"{t}\""),
+                    ))
+                }
             }
             let section = opt_str(doc, "section")?.ok_or_else(|| invalid("section", "is required: offer or need"))?;
             if kind::canonical(kind::RESOURCE_SECTIONS, section).is_none() {
@@ -304,7 +344,10 @@ fn check_type(kind: Kind, doc: &mut Map<String, Value>, facts: &mut Facts) -> Re
             }
             if let Some(category) = opt_str(doc, "category")? {
                 if kind::canonical(kind::RESOURCE_CATEGORIES, category).is_none() {
-                    return Err(invalid("category", format!("must be one of {}", kind::RESOURCE_CATEGORIES.join(", "))));
+                    return Err(invalid(
+                        "category",
+                        format!("must be one of {}", kind::RESOURCE_CATEGORIES.join(", ")),
+                    ));
                 }
             }
             opt_str(doc, "subtype")?;
@@ -323,15 +366,24 @@ fn check_type(kind: Kind, doc: &mut Map<String, Value>, facts: &mut Facts) -> Re
 
 fn type_in(list: &[&'static str], given: Option<&str>, what: &str, required: bool) -> Result<&'static str, ModelError> {
     match given {
-        None if required => Err(invalid("type", format!("is required for {what}: one of {}", list.join(", ")))),
+        None if required => Err(invalid(
+            "type",
+            format!("is required for {what}: one of {}", list.join(", ")),
+        )),
         None => Ok(list[list.len() - 1]),
-        Some(t) => kind::canonical(list, t)
-            .ok_or_else(|| invalid("type", format!("\"{t}\" is not a type of {what}: one of {}", list.join(", ")))),
+        Some(t) => kind::canonical(list, t).ok_or_else(|| {
+            invalid(
+                "type",
+                format!("\"{t}\" is not a type of {what}: one of {}", list.join(", ")),
+            )
+        }),
     }
 }
 
 fn check_address(doc: &Map<String, Value>, facts: &mut Facts) -> Result<(), ModelError> {
-    let Some(addr) = opt_object(doc, "address")? else { return Ok(()) };
+    let Some(addr) = opt_object(doc, "address")? else {
+        return Ok(());
+    };
     let field = |name: &str| -> Result<Option<String>, ModelError> {
         match addr.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -339,7 +391,18 @@ fn check_address(doc: &Map<String, Value>, facts: &mut Facts) -> Result<(), Mode
             Some(_) => Err(invalid(&format!("address.{name}"), "must be a string")),
         }
     };
-    for name in ["streetAddress", "localityId", "level1", "level1Name", "level2", "level2Name", "level3", "level3Name", "level4", "level4Name"] {
+    for name in [
+        "streetAddress",
+        "localityId",
+        "level1",
+        "level1Name",
+        "level2",
+        "level2Name",
+        "level3",
+        "level3Name",
+        "level4",
+        "level4Name",
+    ] {
         field(name)?;
     }
     facts.insee = field("codeInsee")?;
@@ -350,8 +413,13 @@ fn check_address(doc: &Map<String, Value>, facts: &mut Facts) -> Result<(), Mode
 }
 
 fn coordinate(v: &Value, path: &str, max: f64) -> Result<f64, ModelError> {
-    let s = v.as_str().ok_or_else(|| invalid(path, "must be a string such as \"45.12\" (Communecter's geo)"))?;
-    let f: f64 = s.trim().parse().map_err(|_| invalid(path, "must be a decimal number"))?;
+    let s = v
+        .as_str()
+        .ok_or_else(|| invalid(path, "must be a string such as \"45.12\" (Communecter's geo)"))?;
+    let f: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| invalid(path, "must be a decimal number"))?;
     if !f.is_finite() || f.abs() > max {
         return Err(invalid(path, format!("must be between -{max} and {max}")));
     }
@@ -361,9 +429,16 @@ fn coordinate(v: &Value, path: &str, max: f64) -> Result<f64, ModelError> {
 fn check_geo(doc: &mut Map<String, Value>, facts: &mut Facts) -> Result<(), ModelError> {
     let geo = match opt_object(doc, "geo")? {
         Some(g) => {
-            let lat = g.get("latitude").ok_or_else(|| invalid("geo.latitude", "is required"))?;
-            let lon = g.get("longitude").ok_or_else(|| invalid("geo.longitude", "is required"))?;
-            Some((coordinate(lat, "geo.latitude", 90.0)?, coordinate(lon, "geo.longitude", 180.0)?))
+            let lat = g
+                .get("latitude")
+                .ok_or_else(|| invalid("geo.latitude", "is required"))?;
+            let lon = g
+                .get("longitude")
+                .ok_or_else(|| invalid("geo.longitude", "is required"))?;
+            Some((
+                coordinate(lat, "geo.latitude", 90.0)?,
+                coordinate(lon, "geo.longitude", 180.0)?,
+            ))
         }
         None => None,
     };
@@ -375,8 +450,18 @@ fn check_geo(doc: &mut Map<String, Value>, facts: &mut Facts) -> Result<(), Mode
                 .filter(|c| c.len() == 2)
                 .ok_or_else(|| invalid("geoPosition.coordinates", "must be [longitude, latitude]"))?;
             let num = |v: &Value, max: f64| v.as_f64().filter(|f| f.abs() <= max);
-            let lon = num(&coords[0], 180.0).ok_or_else(|| invalid("geoPosition.coordinates", "longitude must be a number between -180 and 180"))?;
-            let lat = num(&coords[1], 90.0).ok_or_else(|| invalid("geoPosition.coordinates", "latitude must be a number between -90 and 90"))?;
+            let lon = num(&coords[0], 180.0).ok_or_else(|| {
+                invalid(
+                    "geoPosition.coordinates",
+                    "longitude must be a number between -180 and 180",
+                )
+            })?;
+            let lat = num(&coords[1], 90.0).ok_or_else(|| {
+                invalid(
+                    "geoPosition.coordinates",
+                    "latitude must be a number between -90 and 90",
+                )
+            })?;
             Some((lat, lon))
         }
         None => None,
@@ -410,7 +495,12 @@ fn check_dates(kind: Kind, doc: &Map<String, Value>, zone: &TimeZone, facts: &mu
             None | Some(Value::Null) => Ok(None),
             Some(v) => timestamp_from_value(v, zone)
                 .map(|t| Some(t.as_second()))
-                .ok_or_else(|| invalid(field, "must be a date: epoch seconds, {\"sec\",\"usec\"}, \"YYYY-MM-DD HH:MM\" or ISO 8601")),
+                .ok_or_else(|| {
+                    invalid(
+                        field,
+                        "must be a date: epoch seconds, {\"sec\",\"usec\"}, \"YYYY-MM-DD HH:MM\" or ISO 8601",
+                    )
+                }),
         }
     };
     facts.start = read("startDate")?;
@@ -431,7 +521,11 @@ fn check_dates(kind: Kind, doc: &Map<String, Value>, zone: &TimeZone, facts: &mu
 pub fn links_from_value(v: &Value) -> Result<Vec<Link>, ModelError> {
     let mut links = Vec::new();
     let Value::Object(by_type) = v else {
-        return if v.is_null() { Ok(links) } else { Err(invalid("links", "must be an object")) };
+        return if v.is_null() {
+            Ok(links)
+        } else {
+            Err(invalid("links", "must be an object"))
+        };
     };
     for (link_type, others) in by_type {
         if link_type.is_empty() || link_type.len() > 64 {
@@ -441,11 +535,20 @@ pub fn links_from_value(v: &Value) -> Result<Vec<Link>, ModelError> {
             Value::Object(m) => m,
             // PHP writes an empty map as [].
             Value::Array(a) if a.is_empty() => continue,
-            _ => return Err(invalid(&format!("links.{link_type}"), "must be an object keyed by element id")),
+            _ => {
+                return Err(invalid(
+                    &format!("links.{link_type}"),
+                    "must be an object keyed by element id",
+                ))
+            }
         };
         for (other, attrs) in others {
-            let other_id = ElementId::parse(other)
-                .ok_or_else(|| invalid(&format!("links.{link_type}"), format!("\"{other}\" is not an element id")))?;
+            let other_id = ElementId::parse(other).ok_or_else(|| {
+                invalid(
+                    &format!("links.{link_type}"),
+                    format!("\"{other}\" is not an element id"),
+                )
+            })?;
             let attrs = match attrs {
                 Value::Object(m) => m.clone(),
                 Value::Array(a) if a.is_empty() => Map::new(),
@@ -456,7 +559,11 @@ pub fn links_from_value(v: &Value) -> Result<Vec<Link>, ModelError> {
                     return Err(invalid(&format!("links.{link_type}.{other}.type"), "must be a string"));
                 }
             }
-            links.push(Link { link_type: link_type.clone(), other: other_id, attrs });
+            links.push(Link {
+                link_type: link_type.clone(),
+                other: other_id,
+                attrs,
+            });
         }
     }
     Ok(links)
@@ -466,7 +573,9 @@ pub fn links_from_value(v: &Value) -> Result<Vec<Link>, ModelError> {
 pub fn links_to_value(links: &[Link]) -> Value {
     let mut by_type = Map::new();
     for link in links {
-        let entry = by_type.entry(link.link_type.clone()).or_insert_with(|| Value::Object(Map::new()));
+        let entry = by_type
+            .entry(link.link_type.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(m) = entry {
             m.insert(link.other.to_string(), Value::Object(link.attrs.clone()));
         }
@@ -498,7 +607,11 @@ impl Element {
             out.insert(k.clone(), v.clone());
         }
         out.insert("links".into(), links_to_value(&self.links));
-        let collection = if self.kind == Kind::Resource { "classifieds" } else { self.kind.collection() };
+        let collection = if self.kind == Kind::Resource {
+            "classifieds"
+        } else {
+            self.kind.collection()
+        };
         (collection, Value::Object(out))
     }
 }

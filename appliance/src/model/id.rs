@@ -14,9 +14,8 @@ pub struct ElementId(String);
 
 impl ElementId {
     pub fn parse(s: &str) -> Option<ElementId> {
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        let ok =
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         ok.then(|| ElementId(s.to_owned()))
     }
 
@@ -41,7 +40,12 @@ impl ElementId {
             .map(|d| d.as_secs() as u32)
             .unwrap_or(0);
         let mut s = String::with_capacity(24);
-        for b in secs.to_be_bytes().iter().chain(process).chain(&counter.to_be_bytes()[1..]) {
+        for b in secs
+            .to_be_bytes()
+            .iter()
+            .chain(process)
+            .chain(&counter.to_be_bytes()[1..])
+        {
             s.push_str(&format!("{b:02x}"));
         }
         ElementId(s)
@@ -93,8 +97,14 @@ mod tests {
             assert_eq!(id_from_value(&v).as_ref().map(|i| i.as_str()), expected, "{v}");
         }
         check(json!("5aa979f540bb4e7162d04363"), Some("5aa979f540bb4e7162d04363"));
-        check(json!({"$id": "5b0f00000000000000000001"}), Some("5b0f00000000000000000001"));
-        check(json!({"$oid": "5aa9a8c640bb4e4168d04360"}), Some("5aa9a8c640bb4e4168d04360"));
+        check(
+            json!({"$id": "5b0f00000000000000000001"}),
+            Some("5b0f00000000000000000001"),
+        );
+        check(
+            json!({"$oid": "5aa9a8c640bb4e4168d04360"}),
+            Some("5aa9a8c640bb4e4168d04360"),
+        );
         check(json!(""), None);
         check(json!("../etc/passwd"), None);
         check(json!(12), None);

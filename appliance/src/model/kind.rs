@@ -71,9 +71,7 @@ impl Kind {
         let s = s.trim().to_ascii_lowercase();
         Some(match s.as_str() {
             "person" | "persons" | "citoyen" | "citoyens" | "people" => Kind::Person,
-            "organization" | "organizations" | "organisation" | "organisations" => {
-                Kind::Organization
-            }
+            "organization" | "organizations" | "organisation" | "organisations" => Kind::Organization,
             "project" | "projects" => Kind::Project,
             "event" | "events" => Kind::Event,
             "poi" | "pois" => Kind::Poi,
@@ -91,13 +89,7 @@ impl fmt::Display for Kind {
 }
 
 /// Organization types: Communecter's four plus the cooperative CoPi adds.
-pub const ORGANIZATION_TYPES: &[&str] = &[
-    "NGO",
-    "LocalBusiness",
-    "Group",
-    "GovernmentOrganization",
-    "Cooperative",
-];
+pub const ORGANIZATION_TYPES: &[&str] = &["NGO", "LocalBusiness", "Group", "GovernmentOrganization", "Cooperative"];
 
 /// Event types: the union of `Event::$types` and the UI list (`concours`, `exposition`).
 pub const EVENT_TYPES: &[&str] = &[
@@ -150,8 +142,7 @@ pub const POI_TYPES: &[&str] = &[
 ];
 
 /// Classified sections (the `type: "classifieds"` marketplace).
-pub const CLASSIFIED_SECTIONS: &[&str] =
-    &["forsale", "forrent", "donation", "sharing", "lookingfor", "job"];
+pub const CLASSIFIED_SECTIONS: &[&str] = &["forsale", "forrent", "donation", "sharing", "lookingfor", "job"];
 
 /// Currencies Communecter offers (`devise`).
 pub const CURRENCIES: &[&str] = &["€", "Ğ1", "£", "$", "CFP", "FC"];

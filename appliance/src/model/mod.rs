@@ -12,7 +12,10 @@ pub use element::{
     Element, Facts, Link, MAX_NAME, RESERVED,
 };
 pub use id::{id_from_value, ElementId};
-pub use kind::{Kind, CLASSIFIED_SECTIONS, CURRENCIES, EVENT_TYPES, ORGANIZATION_TYPES, POI_TYPES, RESOURCE_CATEGORIES, RESOURCE_SECTIONS};
+pub use kind::{
+    Kind, CLASSIFIED_SECTIONS, CURRENCIES, EVENT_TYPES, ORGANIZATION_TYPES, POI_TYPES, RESOURCE_CATEGORIES,
+    RESOURCE_SECTIONS,
+};
 pub use record::{check_record, Audience, Record, RecordFacts, RecordKind};
 pub use time::{now_seconds, timestamp_from_value};
 
@@ -41,7 +44,9 @@ pub fn kind_of(doc: &Map<String, Value>, collection: Option<&str>) -> Result<Kin
         .or(collection)
         .or_else(|| doc.get("@type").and_then(Value::as_str));
     let Some(name) = named else {
-        return Err(ModelError::Shape("an element needs a `kind` (person, organization, project, event, poi, classified, resource)".into()));
+        return Err(ModelError::Shape(
+            "an element needs a `kind` (person, organization, project, event, poi, classified, resource)".into(),
+        ));
     };
     let kind = Kind::parse(name).ok_or_else(|| ModelError::UnknownKind(name.to_owned()))?;
     if kind == Kind::Classified && doc.get("type").and_then(Value::as_str) == Some("ressources") {
@@ -54,7 +59,11 @@ impl Element {
     /// Reads an element in CoPi's shape (`id`, `kind`) or Communecter's (`_id` in any id
     /// shape; the kind from `collection` when the document came from a collection list).
     /// The document is validated and normalised with [`check`].
-    pub fn from_json(v: Value, collection: Option<&str>, default_zone: &jiff::tz::TimeZone) -> Result<(Element, Facts), ModelError> {
+    pub fn from_json(
+        v: Value,
+        collection: Option<&str>,
+        default_zone: &jiff::tz::TimeZone,
+    ) -> Result<(Element, Facts), ModelError> {
         let Value::Object(mut doc) = v else {
             return Err(ModelError::Shape("an element must be a JSON object".into()));
         };
@@ -64,7 +73,10 @@ impl Element {
         let id = id_value
             .as_ref()
             .and_then(id_from_value)
-            .ok_or_else(|| ModelError::Invalid { field: "_id".into(), message: "is required and must be an id".into() })?;
+            .ok_or_else(|| ModelError::Invalid {
+                field: "_id".into(),
+                message: "is required and must be an id".into(),
+            })?;
         doc.remove("kind");
         doc.remove("collection");
         let links = match doc.remove("links") {

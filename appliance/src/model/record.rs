@@ -105,12 +105,16 @@ pub struct RecordFacts {
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ModelError {
-    ModelError::Invalid { field: field.to_owned(), message: message.into() }
+    ModelError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
 }
 
 fn required_id(doc: &Map<String, Value>, path: &str, v: Option<&Value>) -> Result<ElementId, ModelError> {
     let _ = doc;
-    v.and_then(id_from_value).ok_or_else(|| invalid(path, "must be an element id"))
+    v.and_then(id_from_value)
+        .ok_or_else(|| invalid(path, "must be an element id"))
 }
 
 /// An author is a user id, or (in API output) `{"id", "name", …}`.
@@ -150,10 +154,20 @@ pub fn check_record(kind: RecordKind, doc: &Map<String, Value>) -> Result<Record
             text(doc, !has_media)?;
             let target = match doc.get("target") {
                 Some(Value::Object(t)) => t,
-                _ => return Err(invalid("target", "must be {\"id\", \"type\"}: the element the post is on")),
+                _ => {
+                    return Err(invalid(
+                        "target",
+                        "must be {\"id\", \"type\"}: the element the post is on",
+                    ))
+                }
             };
             let element = required_id(doc, "target.id", target.get("id"))?;
-            Ok(RecordFacts { element: Some(element), parent: None, author: author(doc)?, audience: Audience::of_post(doc)? })
+            Ok(RecordFacts {
+                element: Some(element),
+                parent: None,
+                author: author(doc)?,
+                audience: Audience::of_post(doc)?,
+            })
         }
         RecordKind::Comment => {
             text(doc, true)?;
@@ -172,7 +186,12 @@ pub fn check_record(kind: RecordKind, doc: &Map<String, Value>) -> Result<Record
             } else {
                 (Some(context), reply_to)
             };
-            Ok(RecordFacts { element, parent, author: author(doc)?, audience: Audience::Public })
+            Ok(RecordFacts {
+                element,
+                parent,
+                author: author(doc)?,
+                audience: Audience::Public,
+            })
         }
         RecordKind::Document => {
             let owner = required_id(doc, "id", doc.get("id"))?;
@@ -182,11 +201,16 @@ pub fn check_record(kind: RecordKind, doc: &Map<String, Value>) -> Result<Record
                 }
             }
             if let Some(size) = doc.get("size") {
-                if !size.as_u64().is_some() {
+                if size.as_u64().is_none() {
                     return Err(invalid("size", "must be a whole number of bytes"));
                 }
             }
-            Ok(RecordFacts { element: Some(owner), parent: None, author: author(doc)?, audience: Audience::Public })
+            Ok(RecordFacts {
+                element: Some(owner),
+                parent: None,
+                author: author(doc)?,
+                audience: Audience::Public,
+            })
         }
     }
 }
@@ -236,15 +260,20 @@ mod tests {
         check(json!({"type": "public"}), Ok(Audience::Public));
         check(json!({"type": "restricted"}), Ok(Audience::Followers));
         check(json!({"type": "private"}), Ok(Audience::Private));
-        check(json!({"type": "restricted", "audience": "members"}), Ok(Audience::Members));
+        check(
+            json!({"type": "restricted", "audience": "members"}),
+            Ok(Audience::Members),
+        );
         check(json!({"type": "secret"}), Err(()));
         check(json!("public"), Err(()));
     }
 
     #[test]
     fn posts_need_a_target_and_text() {
-        let ok = doc(json!({"type": "news", "text": "Bonjour", "author": "5aa979f540bb4e7162d04363",
-            "target": {"id": "5b0f00000000000000000001", "type": "organizations"}, "scope": {"type": "public"}}));
+        let ok = doc(
+            json!({"type": "news", "text": "Bonjour", "author": "5aa979f540bb4e7162d04363",
+            "target": {"id": "5b0f00000000000000000001", "type": "organizations"}, "scope": {"type": "public"}}),
+        );
         let facts = check_record(RecordKind::Post, &ok).unwrap();
         assert_eq!(facts.element.unwrap().as_str(), "5b0f00000000000000000001");
         assert!(check_record(RecordKind::Post, &doc(json!({"text": "x"}))).is_err());
@@ -255,8 +284,12 @@ mod tests {
     fn comments_on_posts_and_elements() {
         let on_post = doc(json!({"contextId": "5bcee6addd04521f29c5555b", "contextType": "news", "text": "Super !"}));
         let f = check_record(RecordKind::Comment, &on_post).unwrap();
-        assert_eq!((f.element, f.parent.unwrap().as_str().to_owned()), (None, "5bcee6addd04521f29c5555b".to_owned()));
-        let on_element = doc(json!({"contextId": "5b0f00000000000000000001", "contextType": "organizations", "text": "Merci"}));
+        assert_eq!(
+            (f.element, f.parent.unwrap().as_str().to_owned()),
+            (None, "5bcee6addd04521f29c5555b".to_owned())
+        );
+        let on_element =
+            doc(json!({"contextId": "5b0f00000000000000000001", "contextType": "organizations", "text": "Merci"}));
         let f = check_record(RecordKind::Comment, &on_element).unwrap();
         assert_eq!(f.element.unwrap().as_str(), "5b0f00000000000000000001");
         assert!(check_record(RecordKind::Comment, &doc(json!({"contextId": "x1", "text": "no type"}))).is_err());

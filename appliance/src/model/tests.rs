@@ -9,7 +9,11 @@ fn paris() -> TimeZone {
 /// The sample documents written from the Communecter reference, by collection.
 pub(crate) fn samples() -> serde_json::Map<String, Value> {
     let text = include_str!("../../../tests/fixtures/communecter-samples.json");
-    serde_json::from_str::<Value>(text).unwrap().as_object().unwrap().clone()
+    serde_json::from_str::<Value>(text)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .clone()
 }
 
 /// Communecter writes ids three ways and empty maps as `[]`; compare modulo those.
@@ -25,7 +29,12 @@ pub(crate) fn normalize(v: &Value) -> Value {
                     out.insert(k.clone(), json!({"$id": s}));
                     continue;
                 }
-                if matches!(v, Value::Array(a) if a.is_empty()) && k != "tags" && k != "sharedBy" && k != "mobile" && k != "fax" {
+                if matches!(v, Value::Array(a) if a.is_empty())
+                    && k != "tags"
+                    && k != "sharedBy"
+                    && k != "mobile"
+                    && k != "fax"
+                {
                     continue;
                 }
                 out.insert(k.clone(), normalize(v));
@@ -101,7 +110,11 @@ fn quirks_are_read() {
     assert_eq!(facts.tags, vec!["lookingfor", "loisirs"]);
     let org = samples["organizations"][0].clone();
     let (o, _) = Element::from_json(org, Some("organizations"), &paris()).unwrap();
-    let member = o.links.iter().find(|l| l.other.as_str() == "5c0000000000000000000009").unwrap();
+    let member = o
+        .links
+        .iter()
+        .find(|l| l.other.as_str() == "5c0000000000000000000009")
+        .unwrap();
     assert_eq!(member.link_type, "members");
     assert_eq!(member.attrs["roles"], json!(["Trésorier"]));
 }
@@ -127,23 +140,71 @@ fn bad_documents_are_refused_with_the_field_named() {
     check(json!({"id": id, "kind": "project", "name": "x", "tags": "a,b"}), "tags");
     check(json!({"id": id, "kind": "project", "name": "x", "tags": [1]}), "tags");
     check(json!({"id": id, "kind": "organization", "name": "x"}), "type");
-    check(json!({"id": id, "kind": "organization", "name": "x", "type": "Club"}), "type");
-    check(json!({"id": id, "kind": "event", "name": "x", "type": "concert"}), "startDate");
-    check(json!({"id": id, "kind": "event", "name": "x", "type": "concert", "startDate": "bientôt"}), "startDate");
-    check(json!({"id": id, "kind": "event", "name": "x", "type": "concert", "startDate": 200, "endDate": 100}), "endDate");
-    check(json!({"id": id, "kind": "event", "name": "x", "type": "concert", "startDate": 1, "timeZone": "Mars/Olympus"}), "timeZone");
-    check(json!({"id": id, "kind": "poi", "name": "x", "geo": {"latitude": 45.1, "longitude": "4.2"}}), "geo.latitude");
-    check(json!({"id": id, "kind": "poi", "name": "x", "geo": {"latitude": "95", "longitude": "4.2"}}), "geo.latitude");
-    check(json!({"id": id, "kind": "poi", "name": "x", "geoPosition": {"type": "Point", "coordinates": ["4", "45"]}}), "geoPosition");
-    check(json!({"id": id, "kind": "poi", "name": "x", "address": "12 rue"}), "address");
-    check(json!({"id": id, "kind": "poi", "name": "x", "address": {"codeInsee": 26108}}), "address.codeInsee");
-    check(json!({"id": id, "kind": "classified", "name": "x", "price": "cher"}), "price");
-    check(json!({"id": id, "kind": "classified", "name": "x", "devise": "BTC"}), "devise");
-    check(json!({"id": id, "kind": "classified", "name": "x", "section": "stolen"}), "section");
+    check(
+        json!({"id": id, "kind": "organization", "name": "x", "type": "Club"}),
+        "type",
+    );
+    check(
+        json!({"id": id, "kind": "event", "name": "x", "type": "concert"}),
+        "startDate",
+    );
+    check(
+        json!({"id": id, "kind": "event", "name": "x", "type": "concert", "startDate": "bientôt"}),
+        "startDate",
+    );
+    check(
+        json!({"id": id, "kind": "event", "name": "x", "type": "concert", "startDate": 200, "endDate": 100}),
+        "endDate",
+    );
+    check(
+        json!({"id": id, "kind": "event", "name": "x", "type": "concert", "startDate": 1, "timeZone": "Mars/Olympus"}),
+        "timeZone",
+    );
+    check(
+        json!({"id": id, "kind": "poi", "name": "x", "geo": {"latitude": 45.1, "longitude": "4.2"}}),
+        "geo.latitude",
+    );
+    check(
+        json!({"id": id, "kind": "poi", "name": "x", "geo": {"latitude": "95", "longitude": "4.2"}}),
+        "geo.latitude",
+    );
+    check(
+        json!({"id": id, "kind": "poi", "name": "x", "geoPosition": {"type": "Point", "coordinates": ["4", "45"]}}),
+        "geoPosition",
+    );
+    check(
+        json!({"id": id, "kind": "poi", "name": "x", "address": "12 rue"}),
+        "address",
+    );
+    check(
+        json!({"id": id, "kind": "poi", "name": "x", "address": {"codeInsee": 26108}}),
+        "address.codeInsee",
+    );
+    check(
+        json!({"id": id, "kind": "classified", "name": "x", "price": "cher"}),
+        "price",
+    );
+    check(
+        json!({"id": id, "kind": "classified", "name": "x", "devise": "BTC"}),
+        "devise",
+    );
+    check(
+        json!({"id": id, "kind": "classified", "name": "x", "section": "stolen"}),
+        "section",
+    );
     check(json!({"id": id, "kind": "resource", "name": "x"}), "section");
-    check(json!({"id": id, "kind": "resource", "name": "x", "section": "offer", "category": "magic"}), "category");
-    check(json!({"id": id, "kind": "project", "name": "x", "preferences": {"private": "yes"}}), "preferences.private");
-    check(json!({"id": id, "kind": "project", "name": "x", "links": {"members": {"../x": {}}}}), "links");
+    check(
+        json!({"id": id, "kind": "resource", "name": "x", "section": "offer", "category": "magic"}),
+        "category",
+    );
+    check(
+        json!({"id": id, "kind": "project", "name": "x", "preferences": {"private": "yes"}}),
+        "preferences.private",
+    );
+    check(
+        json!({"id": id, "kind": "project", "name": "x", "links": {"members": {"../x": {}}}}),
+        "links",
+    );
     check(json!({"id": "a/b", "kind": "project", "name": "x"}), "_id");
 }
 
@@ -157,8 +218,10 @@ fn normalisations() {
     assert_eq!(e.doc.get("type"), None);
     let (e, _) = element(json!({"id": "o1", "kind": "organization", "name": "Asso", "type": "ngo"})).unwrap();
     assert_eq!(e.doc["type"], json!("NGO"));
-    let (e, facts) = element(json!({"id": "e1", "kind": "event", "name": "Bal", "type": "GETTOGETHER",
-        "startDate": "2026-07-14 21:00", "timeZone": "Europe/Paris"}))
+    let (e, facts) = element(
+        json!({"id": "e1", "kind": "event", "name": "Bal", "type": "GETTOGETHER",
+        "startDate": "2026-07-14 21:00", "timeZone": "Europe/Paris"}),
+    )
     .unwrap();
     assert_eq!(e.doc["type"], json!("getTogether"));
     assert_eq!(facts.start, Some(1784055600));

@@ -46,7 +46,14 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        ListQuery { kinds: Vec::new(), tags: Vec::new(), scopes: Vec::new(), limit: 20, cursor: None, visibility: Visibility::Public }
+        ListQuery {
+            kinds: Vec::new(),
+            tags: Vec::new(),
+            scopes: Vec::new(),
+            limit: 20,
+            cursor: None,
+            visibility: Visibility::Public,
+        }
     }
 }
 
@@ -55,7 +62,12 @@ pub fn slugify(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars() {
         let folded = crate::territory::folded(&c.to_string());
-        out.extend(folded.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()));
+        out.extend(
+            folded
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .map(|c| c.to_ascii_lowercase()),
+        );
         if out.len() >= 60 {
             break;
         }
@@ -67,11 +79,17 @@ pub fn slugify(name: &str) -> String {
 }
 
 fn unique_slug(conn: &Connection, wanted: &str, id: &ElementId) -> Result<String> {
-    let base = if wanted.is_empty() { "element".to_owned() } else { wanted.to_owned() };
+    let base = if wanted.is_empty() {
+        "element".to_owned()
+    } else {
+        wanted.to_owned()
+    };
     let mut candidate = base.clone();
     for n in 2.. {
-        let owner: Option<String> =
-            conn.prepare_cached("SELECT id FROM elements WHERE slug = ?1")?.query_row([&candidate], |r| r.get(0)).optional()?;
+        let owner: Option<String> = conn
+            .prepare_cached("SELECT id FROM elements WHERE slug = ?1")?
+            .query_row([&candidate], |r| r.get(0))
+            .optional()?;
         match owner {
             None => return Ok(candidate),
             Some(o) if o == id.as_str() => return Ok(candidate),
@@ -90,21 +108,35 @@ struct Place {
 }
 
 fn place_of(facts: &Facts) -> Place {
-    match territory::locate(facts.insee.as_deref(), facts.postal_code.as_deref(), facts.locality.as_deref()) {
+    match territory::locate(
+        facts.insee.as_deref(),
+        facts.postal_code.as_deref(),
+        facts.locality.as_deref(),
+    ) {
         Some(c) => Place {
             insee: Some(c.insee.to_owned()),
             postal_code: facts.postal_code.clone(),
             department: Some(c.department.to_owned()),
             region: Some(c.region.to_owned()),
         },
-        None => Place { insee: facts.insee.clone(), postal_code: facts.postal_code.clone(), department: None, region: None },
+        None => Place {
+            insee: facts.insee.clone(),
+            postal_code: facts.postal_code.clone(),
+            department: None,
+            region: None,
+        },
     }
 }
 
 /// Writes an element's row, tags and links (replacing what was there) and logs the change.
 /// The slug is made unique first (and written into the document).
 fn save(conn: &Connection, origin: &str, element: &mut Element, facts: &Facts, op: ChangeOp) -> Result<i64> {
-    let wanted = facts.slug.clone().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).unwrap_or_else(|| slugify(&facts.name));
+    let wanted = facts
+        .slug
+        .clone()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| slugify(&facts.name));
     let slug = unique_slug(conn, &wanted, &element.id)?;
     if facts.slug.as_deref() != Some(slug.as_str()) {
         element.doc.insert("slug".into(), Value::String(slug.clone()));
@@ -142,7 +174,8 @@ fn save(conn: &Connection, origin: &str, element: &mut Element, facts: &Facts, o
         doc,
         seq,
     ])?;
-    conn.prepare_cached("DELETE FROM element_tags WHERE element_id = ?1")?.execute([element.id.as_str()])?;
+    conn.prepare_cached("DELETE FROM element_tags WHERE element_id = ?1")?
+        .execute([element.id.as_str()])?;
     let mut tag_stmt = conn.prepare_cached("INSERT OR IGNORE INTO element_tags (tag, element_id) VALUES (?1, ?2)")?;
     for tag in &facts.tags {
         tag_stmt.execute([tag.as_str(), element.id.as_str()])?;
@@ -152,14 +185,21 @@ fn save(conn: &Connection, origin: &str, element: &mut Element, facts: &Facts, o
 }
 
 fn write_links(conn: &Connection, id: &ElementId, links: &[Link]) -> Result<()> {
-    conn.prepare_cached("DELETE FROM links WHERE element_id = ?1")?.execute([id.as_str()])?;
+    conn.prepare_cached("DELETE FROM links WHERE element_id = ?1")?
+        .execute([id.as_str()])?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO links (element_id, link_type, other_id, attrs, position) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT DO UPDATE SET attrs = excluded.attrs",
     )?;
     for (i, link) in links.iter().enumerate() {
         let attrs = serde_json::to_string(&link.attrs).map_err(|e| Error::Corrupt(e.to_string()))?;
-        stmt.execute(params![id.as_str(), link.link_type, link.other.as_str(), attrs, i as i64])?;
+        stmt.execute(params![
+            id.as_str(),
+            link.link_type,
+            link.other.as_str(),
+            attrs,
+            i as i64
+        ])?;
     }
     Ok(())
 }
@@ -176,24 +216,41 @@ pub(super) fn load(conn: &Connection, id: &str) -> Result<Option<Element>> {
     let Some((kind, doc)) = row else { return Ok(None) };
     let kind = Kind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("element {id}: unknown kind {kind}")))?;
     let element_id = ElementId::parse(id).ok_or_else(|| Error::Corrupt(format!("bad stored id {id}")))?;
-    Ok(Some(Element { id: element_id, kind, doc: parse_doc(id, &doc)?, links: load_links(conn, id)? }))
+    Ok(Some(Element {
+        id: element_id,
+        kind,
+        doc: parse_doc(id, &doc)?,
+        links: load_links(conn, id)?,
+    }))
 }
 
 fn load_links(conn: &Connection, id: &str) -> Result<Vec<Link>> {
-    let mut stmt = conn.prepare_cached("SELECT link_type, other_id, attrs FROM links WHERE element_id = ?1 ORDER BY position, link_type, other_id")?;
-    let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT link_type, other_id, attrs FROM links WHERE element_id = ?1 ORDER BY position, link_type, other_id",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })?;
     let mut links = Vec::new();
     for row in rows {
         let (link_type, other, attrs) = row?;
-        let other = ElementId::parse(&other).ok_or_else(|| Error::Corrupt(format!("element {id}: bad link id {other}")))?;
+        let other =
+            ElementId::parse(&other).ok_or_else(|| Error::Corrupt(format!("element {id}: bad link id {other}")))?;
         let attrs = parse_doc(id, &attrs)?;
-        links.push(Link { link_type, other, attrs });
+        links.push(Link {
+            link_type,
+            other,
+            attrs,
+        });
     }
     Ok(links)
 }
 
 fn kind_of_id(conn: &Connection, id: &str) -> Result<Option<Kind>> {
-    let kind: Option<String> = conn.prepare_cached("SELECT kind FROM elements WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    let kind: Option<String> = conn
+        .prepare_cached("SELECT kind FROM elements WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
     Ok(kind.and_then(|k| Kind::parse(&k)))
 }
 
@@ -228,10 +285,18 @@ impl Store {
         doc.insert("updated".into(), now);
         let facts = model::check(kind, &mut doc, &self.zone)?;
         let id = id.unwrap_or_else(ElementId::generate);
-        let mut element = Element { id, kind, doc, links: Vec::new() };
+        let mut element = Element {
+            id,
+            kind,
+            doc,
+            links: Vec::new(),
+        };
         self.write(|tx| {
             if kind_of_id(tx, element.id.as_str())?.is_some() {
-                return Err(Error::Conflict(format!("an element with id {} already exists", element.id)));
+                return Err(Error::Conflict(format!(
+                    "an element with id {} already exists",
+                    element.id
+                )));
             }
             save(tx, &self.instance.id, &mut element, &facts, ChangeOp::Create)?;
             Ok(())
@@ -244,7 +309,11 @@ impl Store {
     pub fn update_element(&self, id: &ElementId, patch: Map<String, Value>) -> Result<Element> {
         for key in model::RESERVED {
             if patch.contains_key(*key) {
-                return Err(model::ModelError::Invalid { field: (*key).into(), message: "cannot be changed".into() }.into());
+                return Err(model::ModelError::Invalid {
+                    field: (*key).into(),
+                    message: "cannot be changed".into(),
+                }
+                .into());
             }
         }
         self.write(|tx| {
@@ -265,17 +334,26 @@ impl Store {
             }
             // The other side of each link changes too.
             let others: Vec<String> = {
-                let mut stmt = tx.prepare_cached("SELECT DISTINCT element_id FROM links WHERE other_id = ?1 AND element_id != ?1")?;
+                let mut stmt = tx
+                    .prepare_cached("SELECT DISTINCT element_id FROM links WHERE other_id = ?1 AND element_id != ?1")?;
                 let rows = stmt.query_map([id.as_str()], |r| r.get(0))?;
                 rows.collect::<Result<_, _>>()?
             };
-            tx.prepare_cached("DELETE FROM links WHERE other_id = ?1")?.execute([id.as_str()])?;
+            tx.prepare_cached("DELETE FROM links WHERE other_id = ?1")?
+                .execute([id.as_str()])?;
             for other in &others {
                 touch(tx, &self.instance.id, other)?;
             }
             super::records::delete_for_element(tx, &self.instance.id, id.as_str())?;
-            tx.prepare_cached("DELETE FROM elements WHERE id = ?1")?.execute([id.as_str()])?;
-            changes::record(tx, &self.instance.id, EntityKind::Element, id.as_str(), ChangeOp::Delete)?;
+            tx.prepare_cached("DELETE FROM elements WHERE id = ?1")?
+                .execute([id.as_str()])?;
+            changes::record(
+                tx,
+                &self.instance.id,
+                EntityKind::Element,
+                id.as_str(),
+                ChangeOp::Delete,
+            )?;
             Ok(())
         })
     }
@@ -283,8 +361,10 @@ impl Store {
     pub fn get_element(&self, id: &ElementId, visibility: Visibility) -> Result<Option<Element>> {
         self.read(|c| {
             if visibility == Visibility::Public {
-                let private: Option<bool> =
-                    c.prepare_cached("SELECT private FROM elements WHERE id = ?1")?.query_row([id.as_str()], |r| r.get(0)).optional()?;
+                let private: Option<bool> = c
+                    .prepare_cached("SELECT private FROM elements WHERE id = ?1")?
+                    .query_row([id.as_str()], |r| r.get(0))
+                    .optional()?;
                 if private != Some(false) {
                     return Ok(None);
                 }
@@ -296,7 +376,10 @@ impl Store {
     /// Finds an element by its slug.
     pub fn element_id_by_slug(&self, slug: &str) -> Result<Option<ElementId>> {
         self.read(|c| {
-            let id: Option<String> = c.prepare_cached("SELECT id FROM elements WHERE slug = ?1")?.query_row([slug], |r| r.get(0)).optional()?;
+            let id: Option<String> = c
+                .prepare_cached("SELECT id FROM elements WHERE slug = ?1")?
+                .query_row([slug], |r| r.get(0))
+                .optional()?;
             Ok(id.and_then(|i| ElementId::parse(&i)))
         })
     }
@@ -322,10 +405,18 @@ impl Store {
             sql.push_str(" AND private = 0");
         }
         if !q.kinds.is_empty() {
-            push(&mut sql, " AND kind IN ", q.kinds.iter().map(|k| k.as_str().to_owned()).collect());
+            push(
+                &mut sql,
+                " AND kind IN ",
+                q.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
+            );
         }
         if !q.tags.is_empty() {
-            push(&mut sql, " AND id IN (SELECT element_id FROM element_tags WHERE tag IN ", q.tags.clone());
+            push(
+                &mut sql,
+                " AND id IN (SELECT element_id FROM element_tags WHERE tag IN ",
+                q.tags.clone(),
+            );
             sql.push(')');
         }
         if !q.scopes.is_empty() {
@@ -355,7 +446,9 @@ impl Store {
         args.push(((limit + 1) as i64).into());
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
             let ids: Vec<(String, i64)> = rows.collect::<Result<_, _>>()?;
             let next = (ids.len() > limit).then(|| format!("c{}", ids[limit - 1].1));
             let mut items = Vec::with_capacity(limit);
@@ -398,7 +491,8 @@ impl Store {
             return Err(Error::BadRequest("an element cannot be linked to itself".into()));
         }
         self.write(|tx| {
-            let from_kind = kind_of_id(tx, from.as_str())?.ok_or_else(|| Error::not_found(format!("element {from}")))?;
+            let from_kind =
+                kind_of_id(tx, from.as_str())?.ok_or_else(|| Error::not_found(format!("element {from}")))?;
             let to_kind = kind_of_id(tx, to.as_str())?;
             let mut attrs = attrs;
             if let Some(k) = to_kind {
@@ -424,7 +518,8 @@ impl Store {
     /// Removes a link and its mirror. Returns whether there was one.
     pub fn unlink(&self, from: &ElementId, link_type: &str, to: &ElementId) -> Result<bool> {
         self.write(|tx| {
-            let from_kind = kind_of_id(tx, from.as_str())?.ok_or_else(|| Error::not_found(format!("element {from}")))?;
+            let from_kind =
+                kind_of_id(tx, from.as_str())?.ok_or_else(|| Error::not_found(format!("element {from}")))?;
             let n = tx
                 .prepare_cached("DELETE FROM links WHERE element_id = ?1 AND link_type = ?2 AND other_id = ?3")?
                 .execute([from.as_str(), link_type, to.as_str()])?;
@@ -449,7 +544,11 @@ impl Store {
     /// Writes imported elements as they are (ids, slugs, dates kept), replacing elements
     /// with the same id. Runs inside the caller's transaction.
     pub(crate) fn put_element(&self, tx: &Connection, element: &mut Element, facts: &Facts) -> Result<()> {
-        let op = if kind_of_id(tx, element.id.as_str())?.is_some() { ChangeOp::Update } else { ChangeOp::Create };
+        let op = if kind_of_id(tx, element.id.as_str())?.is_some() {
+            ChangeOp::Update
+        } else {
+            ChangeOp::Create
+        };
         save(tx, &self.instance.id, element, facts, op)?;
         Ok(())
     }
@@ -459,8 +558,12 @@ impl Store {
         let mut after = 0i64;
         loop {
             let batch: Vec<(i64, Element)> = self.read(|c| {
-                let mut stmt = c.prepare_cached("SELECT id, created_seq FROM elements WHERE created_seq > ?1 ORDER BY created_seq LIMIT 500")?;
-                let ids: Vec<(String, i64)> = stmt.query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+                let mut stmt = c.prepare_cached(
+                    "SELECT id, created_seq FROM elements WHERE created_seq > ?1 ORDER BY created_seq LIMIT 500",
+                )?;
+                let ids: Vec<(String, i64)> = stmt
+                    .query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
                 let mut out = Vec::with_capacity(ids.len());
                 for (id, seq) in ids {
                     if let Some(e) = load(c, &id)? {
@@ -481,11 +584,24 @@ impl Store {
 
     /// True when the store holds no element and no record.
     pub fn is_empty(&self) -> Result<bool> {
-        self.read(|c| Ok(c.query_row("SELECT NOT EXISTS(SELECT 1 FROM elements) AND NOT EXISTS(SELECT 1 FROM records)", [], |r| r.get(0))?))
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT NOT EXISTS(SELECT 1 FROM elements) AND NOT EXISTS(SELECT 1 FROM records)",
+                [],
+                |r| r.get(0),
+            )?)
+        })
     }
 }
 
-fn put_link(conn: &Connection, origin: &str, from: &ElementId, link_type: &str, to: &ElementId, attrs: Map<String, Value>) -> Result<()> {
+fn put_link(
+    conn: &Connection,
+    origin: &str,
+    from: &ElementId,
+    link_type: &str,
+    to: &ElementId,
+    attrs: Map<String, Value>,
+) -> Result<()> {
     let position: i64 = conn
         .prepare_cached("SELECT coalesce(max(position) + 1, 0) FROM links WHERE element_id = ?1")?
         .query_row([from.as_str()], |r| r.get(0))?;
@@ -501,7 +617,8 @@ fn put_link(conn: &Connection, origin: &str, from: &ElementId, link_type: &str, 
 /// Records that an element changed without its document changing (its links did).
 fn touch(conn: &Connection, origin: &str, id: &str) -> Result<()> {
     let seq = changes::record(conn, origin, EntityKind::Element, id, ChangeOp::Update)?;
-    conn.prepare_cached("UPDATE elements SET seq = ?1 WHERE id = ?2")?.execute(params![seq, id])?;
+    conn.prepare_cached("UPDATE elements SET seq = ?1 WHERE id = ?2")?
+        .execute(params![seq, id])?;
     Ok(())
 }
 
@@ -515,12 +632,23 @@ pub(super) fn check_facts(store: &Store, repair: bool, report: &mut CheckReport)
             Ok(facts) => {
                 let place = place_of(&facts);
                 let stored: (String, Option<String>, Option<String>, bool) = store.read(|c| {
-                    Ok(c.query_row("SELECT name, insee, department, private FROM elements WHERE id = ?1", [e.id.as_str()], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                    })?)
+                    Ok(c.query_row(
+                        "SELECT name, insee, department, private FROM elements WHERE id = ?1",
+                        [e.id.as_str()],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    )?)
                 })?;
-                if stored != (facts.name.clone(), place.insee.clone(), place.department.clone(), facts.private) {
-                    report.problems.push(format!("element {}: indexed columns differ from its document", e.id));
+                if stored
+                    != (
+                        facts.name.clone(),
+                        place.insee.clone(),
+                        place.department.clone(),
+                        facts.private,
+                    )
+                {
+                    report
+                        .problems
+                        .push(format!("element {}: indexed columns differ from its document", e.id));
                     stale.push((e, facts));
                 }
             }
@@ -534,6 +662,7 @@ pub(super) fn check_facts(store: &Store, repair: bool, report: &mut CheckReport)
             report.repaired.push(format!("element {id}: columns recomputed"));
         }
     }
-    report.records = store.read(|c| Ok(c.query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))? as usize))?;
+    report.records =
+        store.read(|c| Ok(c.query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))? as usize))?;
     Ok(())
 }

@@ -19,7 +19,11 @@ pub struct Instance {
 }
 
 fn host_id() -> String {
-    for path in ["/sys/firmware/devicetree/base/serial-number", "/etc/machine-id", "/var/lib/dbus/machine-id"] {
+    for path in [
+        "/sys/firmware/devicetree/base/serial-number",
+        "/etc/machine-id",
+        "/var/lib/dbus/machine-id",
+    ] {
         if let Ok(s) = std::fs::read_to_string(path) {
             let s = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
             if !s.is_empty() {
@@ -27,7 +31,9 @@ fn host_id() -> String {
             }
         }
     }
-    std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_owned()).unwrap_or_default()
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn fingerprint(data_dir: &Path, db: &Path) -> String {
@@ -48,11 +54,16 @@ fn new_id() -> String {
 }
 
 fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
 }
 
 fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
     Ok(())
 }
 

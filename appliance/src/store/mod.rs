@@ -17,7 +17,12 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
-pub use elements::{ListQuery, Page, Visibility};
+pub use elements::{slugify, ListQuery, Page, Visibility, MAX_LIMIT};
+
+/// Largest page a list may ask for.
+pub fn elements_max_limit() -> usize {
+    MAX_LIMIT
+}
 pub use instance::Instance;
 
 const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("migrations/0001_initial.sql"))];
@@ -42,7 +47,10 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).field("instance", &self.instance).finish()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("instance", &self.instance)
+            .finish()
     }
 }
 
@@ -66,7 +74,8 @@ impl Store {
     /// Opens (creating if needed) the store in `data_dir`, applies pending migrations and
     /// checks the instance id.
     pub fn open(data_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(Error::io(format!("cannot create data dir {}", data_dir.display())))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(Error::io(format!("cannot create data dir {}", data_dir.display())))?;
         let path = data_dir.join(DB_FILE);
         let mut writer = Connection::open(&path)?;
         configure(&writer)?;
@@ -141,7 +150,8 @@ impl Store {
             report.problems.push(format!("SQLite integrity check: {integrity}"));
             return Ok(report);
         }
-        let fk: i64 = self.read(|c| Ok(c.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?))?;
+        let fk: i64 =
+            self.read(|c| Ok(c.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?))?;
         if fk > 0 {
             report.problems.push(format!("{fk} rows break foreign keys"));
         }
@@ -160,10 +170,16 @@ pub struct CheckReport {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT")?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT",
+    )?;
     for (name, sql) in MIGRATIONS {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let done: bool = tx.query_row("SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE name = ?1)", [name], |r| r.get(0))?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE name = ?1)",
+            [name],
+            |r| r.get(0),
+        )?;
         if !done {
             tracing::info!(migration = name, "applying migration");
             tx.execute_batch(sql)?;

@@ -17,7 +17,9 @@ fn entity(kind: RecordKind) -> EntityKind {
 }
 
 fn save(conn: &Connection, origin: &str, record: &Record, facts: &RecordFacts) -> Result<()> {
-    let exists: bool = conn.prepare_cached("SELECT EXISTS(SELECT 1 FROM records WHERE id = ?1)")?.query_row([record.id.as_str()], |r| r.get(0))?;
+    let exists: bool = conn
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM records WHERE id = ?1)")?
+        .query_row([record.id.as_str()], |r| r.get(0))?;
     let op = if exists { ChangeOp::Update } else { ChangeOp::Create };
     let seq = changes::record(conn, origin, entity(record.kind), record.id.as_str(), op)?;
     let doc = serde_json::to_string(&record.doc).map_err(|e| Error::Corrupt(e.to_string()))?;
@@ -50,7 +52,8 @@ fn kind_from(collection: &str) -> Result<RecordKind> {
 
 fn row_to_record(id: String, kind: String, doc: String) -> Result<Record> {
     let kind = kind_from(&kind)?;
-    let doc: Map<String, Value> = serde_json::from_str(&doc).map_err(|e| Error::Corrupt(format!("record {id}: {e}")))?;
+    let doc: Map<String, Value> =
+        serde_json::from_str(&doc).map_err(|e| Error::Corrupt(format!("record {id}: {e}")))?;
     let id = ElementId::parse(&id).ok_or_else(|| Error::Corrupt(format!("bad stored record id {id}")))?;
     Ok(Record { id, kind, doc })
 }
@@ -67,7 +70,8 @@ pub(super) fn delete_for_element(conn: &Connection, origin: &str, element: &str)
         rows.collect::<Result<_, _>>()?
     };
     for (id, kind) in ids {
-        conn.prepare_cached("DELETE FROM records WHERE id = ?1")?.execute([&id])?;
+        conn.prepare_cached("DELETE FROM records WHERE id = ?1")?
+            .execute([&id])?;
         changes::record(conn, origin, entity(kind_from(&kind)?), &id, ChangeOp::Delete)?;
     }
     Ok(())
@@ -76,9 +80,14 @@ pub(super) fn delete_for_element(conn: &Connection, origin: &str, element: &str)
 impl Store {
     /// Creates a record (a post, a comment, a document) from its document.
     pub fn create_record(&self, kind: RecordKind, mut doc: Map<String, Value>) -> Result<Record> {
-        doc.entry("created").or_insert_with(|| Value::from(model::now_seconds()));
+        doc.entry("created")
+            .or_insert_with(|| Value::from(model::now_seconds()));
         let facts = model::check_record(kind, &doc)?;
-        let record = Record { id: ElementId::generate(), kind, doc };
+        let record = Record {
+            id: ElementId::generate(),
+            kind,
+            doc,
+        };
         self.write(|tx| save(tx, &self.instance.id, &record, &facts))?;
         Ok(record)
     }
@@ -101,8 +110,12 @@ impl Store {
     /// The records of one kind that belong to an element, oldest first.
     pub fn records_of(&self, element: &ElementId, kind: RecordKind) -> Result<Vec<Record>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT id, kind, doc FROM records WHERE element_id = ?1 AND kind = ?2 ORDER BY created_seq")?;
-            let rows = stmt.query_map([element.as_str(), kind.collection()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let mut stmt = c.prepare_cached(
+                "SELECT id, kind, doc FROM records WHERE element_id = ?1 AND kind = ?2 ORDER BY created_seq",
+            )?;
+            let rows = stmt.query_map([element.as_str(), kind.collection()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
             let mut out = Vec::new();
             for row in rows {
                 let (id, kind, doc) = row?;
@@ -117,7 +130,9 @@ impl Store {
         self.read(|c| {
             let mut out = Vec::new();
             for kind in RecordKind::ALL {
-                let n: i64 = c.prepare_cached("SELECT count(*) FROM records WHERE kind = ?1")?.query_row([kind.collection()], |r| r.get(0))?;
+                let n: i64 = c
+                    .prepare_cached("SELECT count(*) FROM records WHERE kind = ?1")?
+                    .query_row([kind.collection()], |r| r.get(0))?;
                 out.push((kind, n as u64));
             }
             Ok(out)

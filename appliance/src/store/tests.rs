@@ -17,12 +17,19 @@ fn crest(name: &str) -> Map<String, Value> {
 fn create_read_update_delete_with_change_log() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let e = store.create_element(Kind::Organization, crest("Les Jardins de Crest"), None).unwrap();
+    let e = store
+        .create_element(Kind::Organization, crest("Les Jardins de Crest"), None)
+        .unwrap();
     assert_eq!(e.doc["slug"], json!("lesjardinsdecrest"));
     let got = store.get_element(&e.id, Visibility::Public).unwrap().unwrap();
     assert_eq!(got, e);
 
-    let updated = store.update_element(&e.id, doc(json!({"shortDescription": "Potagers partagés", "tags": null}))).unwrap();
+    let updated = store
+        .update_element(
+            &e.id,
+            doc(json!({"shortDescription": "Potagers partagés", "tags": null})),
+        )
+        .unwrap();
     assert_eq!(updated.doc["shortDescription"], json!("Potagers partagés"));
     assert!(updated.doc.get("tags").is_none());
 
@@ -33,7 +40,12 @@ fn create_read_update_delete_with_change_log() {
 
     store.delete_element(&e.id).unwrap();
     assert!(store.get_element(&e.id, Visibility::All).unwrap().is_none());
-    let ops: Vec<ChangeOp> = store.changes_since(ChangeSeq(0), 100).unwrap().into_iter().map(|c| c.op).collect();
+    let ops: Vec<ChangeOp> = store
+        .changes_since(ChangeSeq(0), 100)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.op)
+        .collect();
     assert_eq!(ops, vec![ChangeOp::Create, ChangeOp::Update, ChangeOp::Delete]);
     assert_eq!(store.last_seq().unwrap(), ChangeSeq(3));
     assert!(store.delete_element(&e.id).is_err());
@@ -44,38 +56,104 @@ fn lists_filter_by_kind_tag_scope_and_page() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     for i in 0..5 {
-        store.create_element(Kind::Organization, crest(&format!("Asso {i}")), None).unwrap();
+        store
+            .create_element(Kind::Organization, crest(&format!("Asso {i}")), None)
+            .unwrap();
     }
-    let lyon = doc(json!({"name": "Projet lyonnais", "tags": ["vélo"], "address": {"codeInsee": "69123", "postalCode": "69001"}}));
+    let lyon = doc(
+        json!({"name": "Projet lyonnais", "tags": ["vélo"], "address": {"codeInsee": "69123", "postalCode": "69001"}}),
+    );
     let p = store.create_element(Kind::Project, lyon, None).unwrap();
     let mut private = crest("Secret");
     private.insert("preferences".into(), json!({"private": true}));
     store.create_element(Kind::Organization, private, None).unwrap();
 
     let list = |q: ListQuery| store.list_elements(&q).unwrap();
-    assert_eq!(list(ListQuery { limit: 100, ..Default::default() }).items.len(), 6);
-    assert_eq!(list(ListQuery { limit: 100, visibility: Visibility::All, ..Default::default() }).items.len(), 7);
-    let projects = list(ListQuery { kinds: vec![Kind::Project], ..Default::default() });
+    assert_eq!(
+        list(ListQuery {
+            limit: 100,
+            ..Default::default()
+        })
+        .items
+        .len(),
+        6
+    );
+    assert_eq!(
+        list(ListQuery {
+            limit: 100,
+            visibility: Visibility::All,
+            ..Default::default()
+        })
+        .items
+        .len(),
+        7
+    );
+    let projects = list(ListQuery {
+        kinds: vec![Kind::Project],
+        ..Default::default()
+    });
     assert_eq!(projects.items.iter().map(|e| &e.id).collect::<Vec<_>>(), vec![&p.id]);
-    assert_eq!(list(ListQuery { tags: vec!["vélo".into()], ..Default::default() }).items.len(), 1);
+    assert_eq!(
+        list(ListQuery {
+            tags: vec!["vélo".into()],
+            ..Default::default()
+        })
+        .items
+        .len(),
+        1
+    );
     let drome: Scope = "dep:26".parse().unwrap();
-    assert_eq!(list(ListQuery { scopes: vec![drome], limit: 100, ..Default::default() }).items.len(), 5);
+    assert_eq!(
+        list(ListQuery {
+            scopes: vec![drome],
+            limit: 100,
+            ..Default::default()
+        })
+        .items
+        .len(),
+        5
+    );
     let rhone_alpes: Scope = "region:84".parse().unwrap();
-    assert_eq!(list(ListQuery { scopes: vec![rhone_alpes], limit: 100, ..Default::default() }).items.len(), 6);
+    assert_eq!(
+        list(ListQuery {
+            scopes: vec![rhone_alpes],
+            limit: 100,
+            ..Default::default()
+        })
+        .items
+        .len(),
+        6
+    );
 
     // Pages of two cover everything once, newest first.
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = list(ListQuery { limit: 2, cursor: cursor.clone(), ..Default::default() });
-        seen.extend(page.items.into_iter().map(|e| e.doc["name"].as_str().unwrap().to_owned()));
+        let page = list(ListQuery {
+            limit: 2,
+            cursor: cursor.clone(),
+            ..Default::default()
+        });
+        seen.extend(
+            page.items
+                .into_iter()
+                .map(|e| e.doc["name"].as_str().unwrap().to_owned()),
+        );
         match page.next {
             Some(n) => cursor = Some(n),
             None => break,
         }
     }
-    assert_eq!(seen, vec!["Projet lyonnais", "Asso 4", "Asso 3", "Asso 2", "Asso 1", "Asso 0"]);
-    assert!(store.list_elements(&ListQuery { cursor: Some("garbage".into()), ..Default::default() }).is_err());
+    assert_eq!(
+        seen,
+        vec!["Projet lyonnais", "Asso 4", "Asso 3", "Asso 2", "Asso 1", "Asso 0"]
+    );
+    assert!(store
+        .list_elements(&ListQuery {
+            cursor: Some("garbage".into()),
+            ..Default::default()
+        })
+        .is_err());
 }
 
 #[test]
@@ -83,14 +161,29 @@ fn links_are_written_on_both_sides() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let org = store.create_element(Kind::Organization, crest("Asso"), None).unwrap();
-    let person = store.create_element(Kind::Person, doc(json!({"name": "Léa"})), None).unwrap();
-    store.link(&org.id, "members", &person.id, doc(json!({"isAdmin": true, "roles": ["Présidente"]}))).unwrap();
+    let person = store
+        .create_element(Kind::Person, doc(json!({"name": "Léa"})), None)
+        .unwrap();
+    store
+        .link(
+            &org.id,
+            "members",
+            &person.id,
+            doc(json!({"isAdmin": true, "roles": ["Présidente"]})),
+        )
+        .unwrap();
     let org = store.get_element(&org.id, Visibility::All).unwrap().unwrap();
     let person_now = store.get_element(&person.id, Visibility::All).unwrap().unwrap();
     let value = org.to_json();
-    assert_eq!(value["links"]["members"][person.id.as_str()], json!({"isAdmin": true, "roles": ["Présidente"], "type": "citoyens"}));
+    assert_eq!(
+        value["links"]["members"][person.id.as_str()],
+        json!({"isAdmin": true, "roles": ["Présidente"], "type": "citoyens"})
+    );
     let back = person_now.to_json();
-    assert_eq!(back["links"]["memberOf"][org.id.as_str()], json!({"type": "organizations", "isAdmin": true, "roles": ["Présidente"]}));
+    assert_eq!(
+        back["links"]["memberOf"][org.id.as_str()],
+        json!({"type": "organizations", "isAdmin": true, "roles": ["Présidente"]})
+    );
 
     // Deleting the person removes the org's side too.
     store.delete_element(&person.id).unwrap();
@@ -103,8 +196,12 @@ fn links_are_written_on_both_sides() {
 fn slugs_stay_unique() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let a = store.create_element(Kind::Organization, crest("Café-Théâtre"), None).unwrap();
-    let b = store.create_element(Kind::Organization, crest("Café Théâtre"), None).unwrap();
+    let a = store
+        .create_element(Kind::Organization, crest("Café-Théâtre"), None)
+        .unwrap();
+    let b = store
+        .create_element(Kind::Organization, crest("Café Théâtre"), None)
+        .unwrap();
     assert_eq!(a.doc["slug"], json!("cafetheatre"));
     assert_eq!(b.doc["slug"], json!("cafetheatre2"));
     assert_eq!(store.element_id_by_slug("cafetheatre2").unwrap(), Some(b.id));
@@ -115,8 +212,12 @@ fn client_chosen_ids_must_be_free() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let id = ElementId::parse("5b0f00000000000000000001").unwrap();
-    store.create_element(Kind::Organization, crest("A"), Some(id.clone())).unwrap();
-    let err = store.create_element(Kind::Organization, crest("B"), Some(id)).unwrap_err();
+    store
+        .create_element(Kind::Organization, crest("A"), Some(id.clone()))
+        .unwrap();
+    let err = store
+        .create_element(Kind::Organization, crest("B"), Some(id))
+        .unwrap_err();
     assert_eq!(err.code(), "conflict");
     assert_eq!(store.count_elements(Visibility::All).unwrap()[&Kind::Organization], 1);
 }
@@ -147,7 +248,9 @@ fn check_finds_and_repairs_stale_columns() {
     let store = Store::open(dir.path()).unwrap();
     let e = store.create_element(Kind::Organization, crest("Asso"), None).unwrap();
     assert!(store.check(false).unwrap().problems.is_empty());
-    store.write(|tx| Ok(tx.execute("UPDATE elements SET department = '75' WHERE id = ?1", [e.id.as_str()])?)).unwrap();
+    store
+        .write(|tx| Ok(tx.execute("UPDATE elements SET department = '75' WHERE id = ?1", [e.id.as_str()])?))
+        .unwrap();
     let report = store.check(true).unwrap();
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert_eq!(report.repaired.len(), 1);

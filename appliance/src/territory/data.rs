@@ -73,6 +73,12 @@ impl Tables {
         parse_commune(self.commune_line(index))
     }
 
+    /// The population of a commune, 0 if unknown: parses that field only.
+    pub(super) fn population_at(&self, index: usize) -> u32 {
+        let population = self.commune_line(index).split('\t').nth(5);
+        population.and_then(|p| p.parse().ok()).unwrap_or(0)
+    }
+
     /// Position of the commune whose code is `code`.
     pub(super) fn find_commune(&self, code: &str) -> Option<usize> {
         self.communes
@@ -204,7 +210,7 @@ pub(super) fn postal_index() -> &'static [(u32, u16)] {
         for i in 0..tables.communes.len() {
             let codes = tables.commune_line(i).split('\t').nth(4).unwrap_or("");
             for code in codes.split(',').filter_map(|c| c.parse::<u32>().ok()) {
-                index.push((code, i as u16));
+                index.push((code, u16::try_from(i).expect("checked in Tables::parse")));
             }
         }
         index.sort_unstable();
@@ -226,7 +232,8 @@ pub(super) fn name_index() -> &'static [u32] {
     static INDEX: OnceLock<Vec<u32>> = OnceLock::new();
     INDEX.get_or_init(|| {
         let tables = tables();
-        let mut index = Vec::with_capacity(80_000);
+        // (sort key, offset): see `sort_key`.
+        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(80_000);
         for &line_start in &tables.communes {
             let line = line_at(line_start);
             let name_start = 2 + code_of(line).len() + 1;
@@ -239,13 +246,25 @@ pub(super) fn name_index() -> &'static [u32] {
                 }
                 if std::mem::take(&mut after_separator) {
                     let word = name[i..].split(is_separator).next().unwrap_or("");
-                    if i == 0 || !UNINDEXED_WORDS.iter().any(|w| fold(word).eq(w.chars())) {
-                        index.push(line_start + (name_start + i) as u32);
+                    // Unindexed words are short: "lès" is the longest, in four bytes.
+                    let unindexed =
+                        word.len() <= 4 && UNINDEXED_WORDS.iter().any(|w| fold(word).eq(w.chars()));
+                    if i == 0 || !unindexed {
+                        let offset =
+                            line_start + u32::try_from(name_start + i).expect("short lines");
+                        keyed.push((sort_key(offset), offset));
                     }
                 }
             }
         }
-        index.sort_unstable_by(|&a, &b| compare_folded(a, b).then(a.cmp(&b)));
+        // Sorting by streaming folds alone is slow (a Pi would take a second): sort by a packed
+        // key of the first folded characters, folding further only to break ties.
+        keyed.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| compare_folded(a.1, b.1))
+                .then(a.1.cmp(&b.1))
+        });
+        let mut index: Vec<u32> = keyed.into_iter().map(|(_, o)| o).collect();
         index.shrink_to_fit();
         index
     })
@@ -253,6 +272,26 @@ pub(super) fn name_index() -> &'static [u32] {
 
 fn text_from(offset: u32) -> &'static str {
     &TEXT[offset as usize..]
+}
+
+/// The first eight folded characters from `offset`, packed so that comparing keys compares
+/// them: ASCII as itself, 0 past the end (below any character, as a shorter prefix sorts
+/// first); from a non-ASCII character on, 0xFF (above ASCII; keys that tie there are compared
+/// in full).
+fn sort_key(offset: u32) -> u64 {
+    let mut key = [0u8; 8];
+    let mut folded = fold(text_from(offset));
+    for i in 0..key.len() {
+        match folded.next().map(u8::try_from) {
+            None => break,
+            Some(Ok(b)) if b.is_ascii() => key[i] = b,
+            Some(_) => {
+                key[i..].fill(0xFF);
+                break;
+            }
+        }
+    }
+    u64::from_be_bytes(key)
 }
 
 fn compare_folded(a: u32, b: u32) -> Ordering {
@@ -269,14 +308,19 @@ pub(super) fn name_prefix_range(query: &str) -> &'static [u32] {
     &index[start..start + len]
 }
 
-/// Whether the name-index entry at `offset` is the start of its commune's name, and whether
-/// its folded text is exactly `query`.
-pub(super) fn name_entry_kind(offset: u32, query: &str) -> (bool, bool) {
+/// The commune of the name-index entry at `offset`, whether the entry is the start of the
+/// commune's name, and whether its folded text is exactly `query`.
+pub(super) fn name_entry(offset: u32, query: &str) -> (usize, bool, bool) {
     let tables = tables();
-    let line_start = tables.communes[tables.commune_containing(offset)];
+    let commune = tables.commune_containing(offset);
+    let line_start = tables.communes[commune];
     let name_start = line_start as usize + 2 + code_of(line_at(line_start)).len() + 1;
     let at_start = offset as usize == name_start;
-    (at_start, fold(text_from(offset)).eq(query.chars()))
+    (
+        commune,
+        at_start,
+        at_start && fold(text_from(offset)).eq(query.chars()),
+    )
 }
 
 #[cfg(test)]

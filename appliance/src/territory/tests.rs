@@ -430,3 +430,19 @@ fn the_embedded_file_is_sorted_consistent_and_small() {
     assert_eq!(sections, "RDCO");
     assert!(communes > 34_000, "{communes}");
 }
+
+#[test]
+fn the_name_index_is_sorted_by_folded_name() {
+    let text = data::text();
+    let index = data::name_index();
+    assert!(index.len() > 40_000, "{}", index.len());
+    for pair in index.windows(2) {
+        let (a, b) = (&text[pair[0] as usize..], &text[pair[1] as usize..]);
+        assert!(
+            fold(a).cmp(fold(b)).is_le(),
+            "{:?} after {:?}",
+            fold(b).collect::<String>(),
+            fold(a).collect::<String>()
+        );
+    }
+}

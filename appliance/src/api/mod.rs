@@ -1,0 +1,113 @@
+//! The JSON API and the Rocket assembly. Together with `web`, the only place with Rocket
+//! types. Handlers are thin: request guards for auth and the store, then a call into the
+//! store off the async executor.
+
+mod auth;
+mod body;
+mod elements;
+mod status;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rocket::http::{ContentType, Status};
+use rocket::response::{self, Responder};
+use rocket::serde::json::Json;
+use rocket::{Build, Request, Rocket};
+use serde_json::{json, Value};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::store::Store;
+
+pub use auth::{Admin, Viewer};
+pub use body::JsonObject;
+
+/// What every handler can reach, kept in Rocket's managed state.
+pub struct Hub {
+    pub store: Arc<Store>,
+    pub config: Config,
+    pub started: Instant,
+}
+
+/// An error as the API answers it: `{"error": {"code", "message"}}` with its status.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl<E: Into<Error>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let status = Status::from_code(self.0.status()).unwrap_or(Status::InternalServerError);
+        if status.code >= 500 {
+            tracing::error!(error = %self.0, uri = %req.uri(), "request failed");
+        }
+        error_response(status, self.0.code(), &self.0.public_message(), req)
+    }
+}
+
+fn error_response(status: Status, code: &str, message: &str, req: &Request<'_>) -> response::Result<'static> {
+    let body = json!({"error": {"code": code, "message": message}});
+    response::Response::build_from(Json(body).respond_to(req)?)
+        .status(status)
+        .header(ContentType::JSON)
+        .ok()
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Runs blocking store work on Tokio's blocking pool.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::error::Result<T> + Send + 'static) -> ApiResult<T> {
+    match rocket::tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ApiError),
+        Err(e) => Err(ApiError(Error::Corrupt(format!("a worker failed: {e}")))),
+    }
+}
+
+#[rocket::catch(default)]
+fn default_catcher(status: Status, req: &Request<'_>) -> (Status, Json<Value>) {
+    let (code, message) = match status.code {
+        400 => ("bad_request", "the request is malformed".to_owned()),
+        401 => (
+            "unauthorized",
+            "a valid admin token is required (Authorization: Bearer …)".to_owned(),
+        ),
+        404 => ("not_found", format!("nothing at {}", req.uri().path())),
+        405 => ("method_not_allowed", "method not allowed here".to_owned()),
+        413 => ("too_large", "the request body is too large".to_owned()),
+        415 => (
+            "unsupported_media_type",
+            "send JSON (Content-Type: application/json)".to_owned(),
+        ),
+        422 => ("invalid", "the request could not be understood".to_owned()),
+        c if c >= 500 => ("internal", "the hub could not complete the request".to_owned()),
+        _ => ("error", status.reason().unwrap_or("error").to_owned()),
+    };
+    (status, Json(json!({"error": {"code": code, "message": message}})))
+}
+
+/// Builds the Rocket instance: managed state, the API routes, JSON catchers.
+pub fn rocket(hub: Hub) -> Rocket<Build> {
+    let figment = rocket::Config::figment()
+        .merge(("address", hub.config.bind.ip()))
+        .merge(("port", hub.config.bind.port()))
+        .merge(("ident", "CoPi"))
+        .merge(("log_level", rocket::config::LogLevel::Off))
+        .merge(("cli_colors", false))
+        .merge((
+            "limits",
+            rocket::data::Limits::default().limit("json", rocket::data::ByteUnit::from(hub.config.limits.json_body)),
+        ));
+    rocket::custom(figment)
+        .manage(hub)
+        .register("/", rocket::catchers![default_catcher])
+        .attach(status::stage())
+        .attach(elements::stage())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,55 @@
+//! Health and status.
+
+use rocket::fairing::AdHoc;
+use rocket::serde::json::Json;
+use rocket::State;
+use serde_json::{json, Map, Value};
+
+use super::{blocking, ApiResult, Hub, Viewer};
+
+/// 200 when the store answers a query.
+#[rocket::get("/healthz")]
+async fn healthz(hub: &State<Hub>) -> ApiResult<Json<Value>> {
+    let store = hub.store.clone();
+    blocking(move || store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))).await?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+#[rocket::get("/api/v1/status")]
+async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
+    let store = hub.store.clone();
+    let (counts, records) = blocking(move || Ok((store.count_elements(viewer.0)?, store.count_records()?))).await?;
+    let mut elements = Map::new();
+    let mut total = 0;
+    for (kind, n) in counts {
+        elements.insert(kind.as_str().into(), n.into());
+        total += n;
+    }
+    let records: Map<String, Value> = records
+        .into_iter()
+        .map(|(k, n)| (k.collection().to_owned(), n.into()))
+        .collect();
+    let sync = &hub.config.sync;
+    Ok(Json(json!({
+        "name": hub.config.hub.name,
+        "version": env!("CARGO_PKG_VERSION"),
+        "instance": hub.store.instance().id,
+        "uptime_seconds": hub.started.elapsed().as_secs(),
+        "territories": hub.config.hub.territories.iter().map(|s| json!({"scope": s.to_string(), "label": s.label()})).collect::<Vec<_>>(),
+        "elements": elements,
+        "elements_total": total,
+        "records": records,
+        "modules": ["directory", "json_export"],
+        "sync": {
+            "configured": sync.main_url.is_some(),
+            "main_url": sync.main_url,
+            "connector": sync.connector,
+        },
+    })))
+}
+
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("status", |rocket| async {
+        rocket.mount("/", rocket::routes![healthz, status])
+    })
+}

@@ -1,0 +1,187 @@
+//! `copi export` / `copi import` across data dirs.
+
+use std::collections::BTreeMap;
+
+use copi_e2e::{copi, copi_ok, samples_path, TestDir};
+use serde_json::{json, Value};
+
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// id → document, for every element and record of an export.
+fn by_id(export: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for e in export["elements"].as_array().unwrap() {
+        out.insert(e["id"].as_str().unwrap().to_owned(), e.clone());
+    }
+    for section in ["news", "comments", "documents"] {
+        for r in export[section].as_array().unwrap() {
+            out.insert(format!("{section}/{}", r["_id"]["$id"].as_str().unwrap()), r.clone());
+        }
+    }
+    out
+}
+
+fn export_of(dir: &TestDir) -> Value {
+    let out = dir.path().join(format!("export-{}.json", fastrand::u32(..)));
+    copi_ok(dir, &["export", "--out", out.to_str().unwrap()]);
+    read_json(&out)
+}
+
+#[test]
+fn export_then_import_gives_an_identical_hub() {
+    let a = TestDir::new();
+    let demo = a.path().join("demo.json");
+    copi_ok(
+        &a,
+        &["demo-bundle", "--today", "2026-11-26", "--out", demo.to_str().unwrap()],
+    );
+    copi_ok(&a, &["import", demo.to_str().unwrap()]);
+    let first = export_of(&a);
+    let elements = first["elements"].as_array().unwrap().len();
+    assert!(elements >= 300, "{elements} elements");
+
+    let b = TestDir::new();
+    let file = a.path().join("a.json");
+    std::fs::write(&file, serde_json::to_vec(&first).unwrap()).unwrap();
+    let out = copi_ok(&b, &["import", file.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("imported {elements} elements")));
+    let second = export_of(&b);
+
+    let (x, y) = (by_id(&first), by_id(&second));
+    assert_eq!(x.len(), y.len());
+    for (id, element) in &x {
+        assert_eq!(Some(element), y.get(id), "{id} differs after export and import");
+    }
+    // And the second hub checks clean.
+    copi_ok(&b, &["check"]);
+}
+
+#[test]
+fn a_truncated_or_malformed_import_imports_nothing() {
+    let a = TestDir::new();
+    let demo = a.path().join("demo.json");
+    copi_ok(
+        &a,
+        &["demo-bundle", "--today", "2026-11-26", "--out", demo.to_str().unwrap()],
+    );
+    let text = std::fs::read(&demo).unwrap();
+
+    let mut bad_field: Value = serde_json::from_slice(&text).unwrap();
+    let n = bad_field["elements"].as_array().unwrap().len();
+    bad_field["elements"][n - 1]["name"] = json!(42);
+    let mut unknown_kind: Value = serde_json::from_slice(&text).unwrap();
+    unknown_kind["elements"][n / 2]["kind"] = json!("spaceship");
+
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", text[..text.len() / 2].to_vec()),
+        ("truncated by one byte", text[..text.len() - 2].to_vec()),
+        ("not JSON", b"elements: none".to_vec()),
+        ("empty", Vec::new()),
+        (
+            "a bad field in the last element",
+            serde_json::to_vec(&bad_field).unwrap(),
+        ),
+        ("an unknown kind", serde_json::to_vec(&unknown_kind).unwrap()),
+        ("a number", b"42".to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let b = TestDir::new();
+        let file = b.path().join("bad.json");
+        std::fs::write(&file, bytes).unwrap();
+        let out = copi(&b, &["import", file.to_str().unwrap()]);
+        assert!(!out.status.success(), "{what}: import succeeded");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("copi: "), "{what}: unclear error: {stderr}");
+        let after = export_of(&b);
+        assert_eq!(after["elements"], json!([]), "{what}: something was imported");
+        assert_eq!(after["news"], json!([]), "{what}: something was imported");
+    }
+    let b = TestDir::new();
+    let out = copi(&b, &["import", "/nonexistent/file.json"]);
+    assert!(!out.status.success());
+}
+
+/// Communecter writes ids three ways and empty maps as `[]`.
+fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(s)) = m.get("$oid") {
+                return json!({"$id": s});
+            }
+            let mut out = serde_json::Map::new();
+            for (k, v) in m {
+                if k == "links" || k == "subEvents" {
+                    if matches!(v, Value::Array(a) if a.is_empty()) {
+                        continue;
+                    }
+                }
+                let v = if k == "_id" && v.is_string() {
+                    json!({"$id": v})
+                } else {
+                    normalize(v)
+                };
+                if k == "links" {
+                    // Empty link maps are written as [] by PHP.
+                    let mut links = serde_json::Map::new();
+                    for (t, others) in v.as_object().unwrap() {
+                        if !matches!(others, Value::Array(a) if a.is_empty()) {
+                            links.insert(t.clone(), others.clone());
+                        }
+                    }
+                    out.insert(k.clone(), Value::Object(links));
+                } else {
+                    out.insert(k.clone(), v);
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
+        other => other.clone(),
+    }
+}
+
+fn assert_nothing_lost(input: &Value, output: &Value, path: &str) {
+    match (input, output) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                let other = b.get(k).unwrap_or_else(|| panic!("field {path}.{k} lost"));
+                assert_nothing_lost(v, other, &format!("{path}.{k}"));
+            }
+        }
+        _ => assert_eq!(input, output, "field {path} changed"),
+    }
+}
+
+#[test]
+fn communecter_samples_import_and_export_without_loss() {
+    let dir = TestDir::new();
+    copi_ok(&dir, &["import", samples_path().to_str().unwrap()]);
+    let export = export_of(&dir);
+    let exported = by_id(&export);
+    let samples = read_json(&samples_path());
+    let mut kinds = std::collections::BTreeSet::new();
+    for (collection, docs) in samples.as_object().unwrap() {
+        for doc in docs.as_array().unwrap() {
+            let doc = normalize(doc);
+            let id = doc["_id"]["$id"].as_str().unwrap().to_owned();
+            let key = if ["news", "comments", "documents"].contains(&collection.as_str()) {
+                format!("{collection}/{id}")
+            } else {
+                id.clone()
+            };
+            let out = exported
+                .get(&key)
+                .unwrap_or_else(|| panic!("{collection} {id} missing from the export"));
+            let mut out = normalize(out);
+            if let Some(kind) = out.get("kind").and_then(Value::as_str) {
+                kinds.insert(kind.to_owned());
+                // CoPi's shape names the id `id`; Communecter's `_id`.
+                out.as_object_mut().unwrap().insert("_id".into(), json!({"$id": id}));
+            }
+            assert_nothing_lost(&doc, &out, &key);
+        }
+    }
+    assert_eq!(kinds.len(), 7, "samples cover every kind: {kinds:?}");
+}

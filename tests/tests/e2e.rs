@@ -1,0 +1,5 @@
+//! End-to-end tests: the real `copi` binary, real data dirs, real HTTP on loopback.
+
+mod bundles;
+mod crash;
+mod demo;
