@@ -3,6 +3,7 @@ pub mod api;
 pub mod bundle;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod model;
 pub mod store;

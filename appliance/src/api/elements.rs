@@ -88,8 +88,14 @@ async fn get(hub: &State<Hub>, viewer: Viewer, id: Result<ElementId, Error>) -> 
     Ok(Json(found.to_json()))
 }
 
-/// Splits a request body into the kind, an optional client-chosen id and the document.
-fn new_element(mut body: Map<String, Value>) -> Result<(Kind, Option<ElementId>, Map<String, Value>), Error> {
+/// A create request: the kind, an optional client-chosen id and the document.
+struct NewElement {
+    kind: Kind,
+    id: Option<ElementId>,
+    doc: Map<String, Value>,
+}
+
+fn new_element(mut body: Map<String, Value>) -> Result<NewElement, Error> {
     let kind = model::kind_of(&body, None)?;
     body.remove("kind");
     body.remove("collection");
@@ -105,7 +111,7 @@ fn new_element(mut body: Map<String, Value>) -> Result<(Kind, Option<ElementId>,
             "links are written with PUT /api/v1/elements/{id}/links/{type}/{other}".into(),
         ));
     }
-    Ok((kind, id, body))
+    Ok(NewElement { kind, id, doc: body })
 }
 
 #[rocket::post("/api/v1/elements", data = "<body>")]
@@ -115,7 +121,7 @@ async fn create(
     body: Result<JsonObject, Error>,
 ) -> ApiResult<(Status, Json<Value>)> {
     admin?;
-    let (kind, id, doc) = new_element(body?.0)?;
+    let NewElement { kind, id, doc } = new_element(body?.0)?;
     let store = hub.store.clone();
     let e = blocking(move || store.create_element(kind, doc, id)).await?;
     Ok((Status::Created, Json(e.to_json())))

@@ -239,7 +239,7 @@ fn bad_input_gets_a_json_error_and_changes_nothing() {
             .patch(uri)
             .header(auth())
             .header(ContentType::JSON)
-            .body(body.to_owned())
+            .body(body)
             .dispatch();
         (r.status(), r.into_json::<Value>().unwrap())
     };

@@ -1,4 +1,267 @@
-pub fn main() -> std::process::ExitCode {
-    println!("copi {}", env!("CARGO_PKG_VERSION"));
-    std::process::ExitCode::SUCCESS
+//! The `copi` command line: `main() → run() → Result`, errors mapped to exit codes.
+
+use std::io::{IsTerminal, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::bundle::{self, Bundle};
+use crate::config::{Config, Overrides};
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "copi",
+    version,
+    about = "CoPi: an offline Communecter community hub",
+    propagate_version = true
+)]
+struct Cli {
+    /// Data directory (database, index, uploads) [env: COPI_DATA] [default: ./copi-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Configuration file (TOML)
+    #[arg(long, global = true, value_name = "FILE", env = "COPI_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the hub's web server
+    Serve {
+        /// Address to listen on [env: COPI_BIND] [default: 127.0.0.1:8000]
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<SocketAddr>,
+        /// Fill an empty data dir with a demo territory before serving
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Import a JSON bundle (CoPi export or Communecter-shaped documents), all or nothing
+    Import {
+        /// The bundle to import
+        file: PathBuf,
+    },
+    /// Export the hub's data as a JSON bundle
+    Export {
+        /// Write to this file instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Verify store integrity and repair what can be repaired
+    Check {
+        /// Only report, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write a demo bundle (for benchmarks and tests)
+    #[command(hide = true)]
+    DemoBundle {
+        #[arg(long, default_value_t = crate::demo::DemoSize::default().elements)]
+        elements: usize,
+        /// The day the demo is built around (YYYY-MM-DD) [default: today]
+        #[arg(long)]
+        today: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("copi: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COPI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let bind = match &cli.command {
+        Command::Serve { bind, .. } => *bind,
+        _ => None,
+    };
+    let file = cli.config.as_deref().filter(|p| !p.as_os_str().is_empty());
+    let config = Config::load(
+        file,
+        &Overrides {
+            data: cli.data.clone(),
+            bind,
+        },
+    )?;
+    match cli.command {
+        Command::Serve { demo, .. } => serve(config, demo),
+        Command::Import { file } => import(&config, &file),
+        Command::Export { out } => export(&config, out.as_deref()),
+        Command::Check { dry_run } => check(&config, !dry_run),
+        Command::DemoBundle { elements, today, out } => demo_bundle(&config, elements, today.as_deref(), &out),
+    }
+}
+
+fn open_store(config: &Config) -> Result<Store> {
+    Ok(Store::open(&config.data)?.with_zone(config.time_zone()))
+}
+
+fn today(config: &Config) -> jiff::civil::Date {
+    jiff::Timestamp::now().to_zoned_datetime(config.time_zone()).date()
+}
+
+fn serve(config: Config, demo: bool) -> Result<()> {
+    let store = open_store(&config)?;
+    if demo && store.is_empty()? {
+        let value = crate::demo::generate(today(&config), &crate::demo::DemoSize::default());
+        let bundle = Bundle::from_json(value, store.zone())?;
+        let summary = bundle.write(&store, || {})?;
+        tracing::info!(
+            elements = summary.elements,
+            records = summary.records,
+            "demo territory written"
+        );
+    }
+    let bind = config.bind;
+    let hub = crate::api::Hub {
+        store: Arc::new(store),
+        config,
+        started: std::time::Instant::now(),
+    };
+    let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
+        .max_blocking_threads(16)
+        .enable_all()
+        .build()
+        .map_err(Error::io("cannot start the async runtime"))?;
+    runtime.block_on(async move {
+        let rocket = crate::api::rocket(hub)
+            .ignite()
+            .await
+            .map_err(|e| Error::Config(format!("cannot start the server: {e}")))?;
+        tracing::info!(address = %bind, "CoPi is serving on http://{bind}");
+        rocket
+            .launch()
+            .await
+            .map_err(|e| Error::Config(format!("the server stopped: {e}")))?;
+        Ok(())
+    })
+}
+
+fn read_bundle_file(file: &Path) -> Result<serde_json::Value> {
+    let f = std::fs::File::open(file).map_err(Error::io(format!("cannot open {}", file.display())))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > bundle::MAX_IMPORT_BYTES {
+        return Err(Error::Import(format!(
+            "{} is larger than {} bytes",
+            file.display(),
+            bundle::MAX_IMPORT_BYTES
+        )));
+    }
+    let mut text = Vec::with_capacity(len as usize);
+    f.take(bundle::MAX_IMPORT_BYTES)
+        .read_to_end(&mut text)
+        .map_err(Error::io(format!("cannot read {}", file.display())))?;
+    serde_json::from_slice(&text).map_err(|e| Error::Import(format!("{} is not valid JSON: {e}", file.display())))
+}
+
+fn import(config: &Config, file: &Path) -> Result<()> {
+    let value = read_bundle_file(file)?;
+    let store = open_store(config)?;
+    let bundle = Bundle::from_json(value, store.zone())?;
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(bundle.len() as u64), indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("importing");
+    let summary = bundle.write(&store, || bar.inc(1))?;
+    bar.finish_and_clear();
+    println!(
+        "imported {} elements and {} records from {}",
+        summary.elements,
+        summary.records,
+        file.display()
+    );
+    Ok(())
+}
+
+fn export(config: &Config, out: Option<&Path>) -> Result<()> {
+    let store = open_store(config)?;
+    match out {
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            bundle::export(&store, &mut w)?;
+            w.flush().map_err(Error::io("cannot write the export"))?;
+        }
+        Some(path) => {
+            // Written beside the target and renamed, so a cut export never looks complete.
+            let tmp = path.with_extension("partial");
+            let file = std::fs::File::create(&tmp).map_err(Error::io(format!("cannot create {}", tmp.display())))?;
+            let mut w = std::io::BufWriter::new(file);
+            let summary = bundle::export(&store, &mut w)?;
+            let file = w
+                .into_inner()
+                .map_err(|e| Error::io("cannot write the export")(e.into_error()))?;
+            file.sync_all().map_err(Error::io("cannot write the export"))?;
+            std::fs::rename(&tmp, path).map_err(Error::io(format!("cannot rename to {}", path.display())))?;
+            eprintln!(
+                "exported {} elements and {} records to {}",
+                summary.elements,
+                summary.records,
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check(config: &Config, repair: bool) -> Result<()> {
+    let store = open_store(config)?;
+    let report = store.check(repair)?;
+    println!("checked {} elements and {} records", report.elements, report.records);
+    for p in &report.problems {
+        println!("problem: {p}");
+    }
+    for r in &report.repaired {
+        println!("repaired: {r}");
+    }
+    let unrepaired = report.problems.len().saturating_sub(report.repaired.len());
+    if unrepaired > 0 {
+        return Err(Error::Corrupt(format!("{unrepaired} problem(s) remain")));
+    }
+    println!("ok");
+    Ok(())
+}
+
+fn demo_bundle(config: &Config, elements: usize, day: Option<&str>, out: &Path) -> Result<()> {
+    let day = match day {
+        Some(d) => d
+            .parse()
+            .map_err(|_| Error::BadRequest(format!("--today {d:?} is not a date (YYYY-MM-DD)")))?,
+        None => today(config),
+    };
+    let value = crate::demo::generate(day, &crate::demo::DemoSize { elements });
+    let file = std::fs::File::create(out).map_err(Error::io(format!("cannot create {}", out.display())))?;
+    let mut w = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut w, &value).map_err(|e| Error::Corrupt(e.to_string()))?;
+    w.flush().map_err(Error::io("cannot write the bundle"))?;
+    Ok(())
 }

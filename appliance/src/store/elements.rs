@@ -423,7 +423,14 @@ impl Store {
             sql.push_str(" AND (0");
             for scope in &q.scopes {
                 let (column, code) = match scope {
-                    Scope::City(c) => ("insee", c),
+                    Scope::City(c) => {
+                        // A city holds its municipal arrondissements (Paris, Lyon, Marseille).
+                        for a in territory::arrondissements_of(c) {
+                            sql.push_str(" OR insee = ?");
+                            args.push(a.insee.to_owned().into());
+                        }
+                        ("insee", c)
+                    }
                     Scope::PostalCode(c) => ("postal_code", c),
                     Scope::Department(c) => ("department", c),
                     Scope::Region(c) => ("region", c),

@@ -113,6 +113,32 @@ fn lists_filter_by_kind_tag_scope_and_page() {
         .len(),
         5
     );
+    let arrondissement = doc(
+        json!({"name": "Café du 3e", "address": {"codeInsee": "69383", "postalCode": "69003", "addressLocality": "Lyon 3e Arrondissement"}}),
+    );
+    store.create_element(Kind::Project, arrondissement, None).unwrap();
+    let lyon: Scope = "city:69123".parse().unwrap();
+    assert_eq!(
+        list(ListQuery {
+            scopes: vec![lyon],
+            limit: 100,
+            ..Default::default()
+        })
+        .items
+        .len(),
+        2
+    );
+    let lyon3: Scope = "city:69383".parse().unwrap();
+    assert_eq!(
+        list(ListQuery {
+            scopes: vec![lyon3],
+            limit: 100,
+            ..Default::default()
+        })
+        .items
+        .len(),
+        1
+    );
     let rhone_alpes: Scope = "region:84".parse().unwrap();
     assert_eq!(
         list(ListQuery {
@@ -122,7 +148,7 @@ fn lists_filter_by_kind_tag_scope_and_page() {
         })
         .items
         .len(),
-        6
+        7
     );
 
     // Pages of two cover everything once, newest first.
@@ -146,7 +172,15 @@ fn lists_filter_by_kind_tag_scope_and_page() {
     }
     assert_eq!(
         seen,
-        vec!["Projet lyonnais", "Asso 4", "Asso 3", "Asso 2", "Asso 1", "Asso 0"]
+        vec![
+            "Café du 3e",
+            "Projet lyonnais",
+            "Asso 4",
+            "Asso 3",
+            "Asso 2",
+            "Asso 1",
+            "Asso 0"
+        ]
     );
     assert!(store
         .list_elements(&ListQuery {

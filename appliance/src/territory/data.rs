@@ -81,9 +81,7 @@ impl Tables {
 
     /// Position of the commune whose code is `code`.
     pub(super) fn find_commune(&self, code: &str) -> Option<usize> {
-        self.communes
-            .binary_search_by(|&o| code_of(line_at(o)).cmp(code))
-            .ok()
+        self.communes.binary_search_by(|&o| code_of(line_at(o)).cmp(code)).ok()
     }
 
     /// Positions of the communes whose code starts with `prefix`.
@@ -92,10 +90,7 @@ impl Tables {
     }
 
     /// The O lines whose former code starts with `prefix`.
-    pub(super) fn former_with_prefix(
-        &'static self,
-        prefix: &str,
-    ) -> impl Iterator<Item = FormerCommune> + 'static {
+    pub(super) fn former_with_prefix(&'static self, prefix: &str) -> impl Iterator<Item = FormerCommune> + 'static {
         self.former[prefix_range(&self.former, prefix)]
             .iter()
             .map(|&o| parse_former(line_at(o)))
@@ -222,8 +217,7 @@ pub(super) fn postal_index() -> &'static [(u32, u16)] {
 /// Words that start no entry of the name index: searching "sur" or "de" must not list
 /// thousands of communes.
 const UNINDEXED_WORDS: &[&str] = &[
-    "a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "lez", "sous",
-    "sur",
+    "a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "lez", "sous", "sur",
 ];
 
 /// Offsets into the text of the start of each name and of each later word of a name (but
@@ -247,11 +241,9 @@ pub(super) fn name_index() -> &'static [u32] {
                 if std::mem::take(&mut after_separator) {
                     let word = name[i..].split(is_separator).next().unwrap_or("");
                     // Unindexed words are short: "lès" is the longest, in four bytes.
-                    let unindexed =
-                        word.len() <= 4 && UNINDEXED_WORDS.iter().any(|w| fold(word).eq(w.chars()));
+                    let unindexed = word.len() <= 4 && UNINDEXED_WORDS.iter().any(|w| fold(word).eq(w.chars()));
                     if i == 0 || !unindexed {
-                        let offset =
-                            line_start + u32::try_from(name_start + i).expect("short lines");
+                        let offset = line_start + u32::try_from(name_start + i).expect("short lines");
                         keyed.push((sort_key(offset), offset));
                     }
                 }
@@ -259,11 +251,7 @@ pub(super) fn name_index() -> &'static [u32] {
         }
         // Sorting by streaming folds alone is slow (a Pi would take a second): sort by a packed
         // key of the first folded characters, folding further only to break ties.
-        keyed.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| compare_folded(a.1, b.1))
-                .then(a.1.cmp(&b.1))
-        });
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| compare_folded(a.1, b.1)).then(a.1.cmp(&b.1)));
         let mut index: Vec<u32> = keyed.into_iter().map(|(_, o)| o).collect();
         index.shrink_to_fit();
         index
@@ -303,8 +291,7 @@ pub(super) fn name_prefix_range(query: &str) -> &'static [u32] {
     let index = name_index();
     let n = query.chars().count();
     let start = index.partition_point(|&o| fold(text_from(o)).cmp(query.chars()) == Ordering::Less);
-    let len = index[start..]
-        .partition_point(|&o| fold(text_from(o)).take(n).cmp(query.chars()) != Ordering::Greater);
+    let len = index[start..].partition_point(|&o| fold(text_from(o)).take(n).cmp(query.chars()) != Ordering::Greater);
     &index[start..start + len]
 }
 
@@ -316,11 +303,7 @@ pub(super) fn name_entry(offset: u32, query: &str) -> (usize, bool, bool) {
     let line_start = tables.communes[commune];
     let name_start = line_start as usize + 2 + code_of(line_at(line_start)).len() + 1;
     let at_start = offset as usize == name_start;
-    (
-        commune,
-        at_start,
-        at_start && fold(text_from(offset)).eq(query.chars()),
-    )
+    (commune, at_start, at_start && fold(text_from(offset)).eq(query.chars()))
 }
 
 #[cfg(test)]

@@ -31,9 +31,7 @@ pub(crate) fn folded(text: &str) -> String {
 /// of "Strasbourg").
 pub(crate) fn fold_query(text: &str) -> String {
     let folded = folded(text);
-    let last_word_complete = text
-        .trim_start()
-        .ends_with(|c: char| classify(c) == Class::Separator);
+    let last_word_complete = text.trim_start().ends_with(|c: char| classify(c) == Class::Separator);
     let words: Vec<&str> = folded.split(' ').collect();
     let mut out = String::with_capacity(folded.len() + 8);
     for (i, word) in words.iter().enumerate() {
@@ -67,17 +65,13 @@ fn classify(c: char) -> Class {
         '0'..='9' => ascii(c as usize - '0' as usize),
         'a'..='z' => ascii(c as usize - 'a' as usize + 10),
         'A'..='Z' => ascii(c as usize - 'A' as usize + 10),
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => {
-            Class::Ascii("a")
-        }
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => Class::Ascii("a"),
         'æ' | 'Æ' => Class::Ascii("ae"),
         'ç' | 'Ç' => Class::Ascii("c"),
         'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => Class::Ascii("e"),
         'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => Class::Ascii("i"),
         'ñ' | 'Ñ' => Class::Ascii("n"),
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => {
-            Class::Ascii("o")
-        }
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => Class::Ascii("o"),
         'œ' | 'Œ' => Class::Ascii("oe"),
         'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => Class::Ascii("u"),
         'ý' | 'ÿ' | 'Ý' | 'Ÿ' => Class::Ascii("y"),
@@ -160,10 +154,7 @@ mod tests {
         check("L'Haÿ-les-Roses", "l hay les roses");
         check("Œuilly", "oeuilly");
         check("  Bourg--en   Bresse  ", "bourg en bresse");
-        check(
-            "Saint-Martin (partie française)",
-            "saint martin partie francaise",
-        );
+        check("Saint-Martin (partie française)", "saint martin partie francaise");
         check("Paris 1er Arrondissement", "paris 1er arrondissement");
         check("ÎLE-D'YEU", "ile d yeu");
         check("Crest\t26\t84", "crest");

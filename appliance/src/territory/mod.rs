@@ -98,9 +98,7 @@ impl IntoIterator for PostalCodes {
         fn non_empty(code: &&'static str) -> bool {
             !code.is_empty()
         }
-        self.0
-            .split(',')
-            .filter(non_empty as fn(&&'static str) -> bool)
+        self.0.split(',').filter(non_empty as fn(&&'static str) -> bool)
     }
 }
 
@@ -185,10 +183,7 @@ pub fn regions() -> impl Iterator<Item = Region> {
 
 /// Every department, in code order.
 pub fn departments() -> impl Iterator<Item = Department> {
-    tables()
-        .departments
-        .iter()
-        .map(|line| data::parse_department(line))
+    tables().departments.iter().map(|line| data::parse_department(line))
 }
 
 /// The departments of a region, in code order (none for an unknown region).
@@ -213,9 +208,9 @@ pub fn arrondissements_of(insee: &str) -> impl Iterator<Item = Commune> {
     let tables = tables();
     let parent = commune(insee).filter(|c| !c.is_arrondissement());
     let range = parent.map_or(0..0, |p| tables.communes_with_prefix(p.department));
-    range.map(move |i| tables.commune_at(i)).filter(move |c| {
-        c.arrondissement_of.is_some() && c.arrondissement_of == parent.map(|p| p.insee)
-    })
+    range
+        .map(move |i| tables.commune_at(i))
+        .filter(move |c| c.arrondissement_of.is_some() && c.arrondissement_of == parent.map(|p| p.insee))
 }
 
 /// The communes and arrondissements that a postal code serves, in INSEE order.
@@ -265,10 +260,7 @@ pub fn search_communes(query: &str, limit: usize) -> Vec<Commune> {
         ranked.truncate(limit);
     }
     ranked.sort_unstable();
-    ranked
-        .into_iter()
-        .map(|(_, _, i)| tables.commune_at(i))
-        .collect()
+    ranked.into_iter().map(|(_, _, i)| tables.commune_at(i)).collect()
 }
 
 /// The commune of an address: by INSEE code (current or former) first; else by postal code,
@@ -277,11 +269,7 @@ pub fn search_communes(query: &str, limit: usize) -> Vec<Commune> {
 /// serves, and a postal code serving a single commune resolving to it whatever the locality;
 /// else by a locality name that only one commune bears. Arrondissements are returned only
 /// when the locality names one.
-pub fn locate(
-    insee: Option<&str>,
-    postal_code: Option<&str>,
-    locality: Option<&str>,
-) -> Option<Commune> {
+pub fn locate(insee: Option<&str>, postal_code: Option<&str>, locality: Option<&str>) -> Option<Commune> {
     if let Some(found) = insee.and_then(current_commune) {
         return Some(found);
     }
@@ -318,12 +306,7 @@ fn match_locality(candidates: &[Commune], locality: &str) -> Option<Commune> {
         .iter()
         .flat_map(|d| tables().former_with_prefix(d))
         .filter(|f| !f.name.is_empty())
-        .filter_map(|f| {
-            candidates
-                .iter()
-                .find(|c| c.insee == f.insee)
-                .map(|c| (f.name, *c))
-        })
+        .filter_map(|f| candidates.iter().find(|c| c.insee == f.insee).map(|c| (f.name, *c)))
         .collect();
     if let Some((_, found)) = formers.iter().find(|(name, _)| is(name)) {
         return Some(*found);

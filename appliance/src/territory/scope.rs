@@ -29,11 +29,7 @@ pub enum ScopeError {
     #[error("unknown commune {0:?}")]
     UnknownCommune(String),
     #[error("commune {code:?} no longer exists: it is part of {name} now, write city:{insee}")]
-    FormerCommune {
-        code: String,
-        insee: String,
-        name: String,
-    },
+    FormerCommune { code: String, insee: String, name: String },
     #[error("postal code {0:?} must be five digits")]
     PostalCodeSyntax(String),
     #[error("unknown postal code {0:?}")]
@@ -57,9 +53,7 @@ impl Scope {
     /// A human name: "Crest (26)", "26400 Crest +23", "Drôme", "Auvergne-Rhône-Alpes".
     pub fn label(&self) -> String {
         match self {
-            Scope::City(insee) => {
-                super::commune(insee).map_or_else(|| insee.clone(), |c| c.label())
-            }
+            Scope::City(insee) => super::commune(insee).map_or_else(|| insee.clone(), |c| c.label()),
             Scope::PostalCode(code) => {
                 let mut communes: Vec<Commune> = super::communes_by_postal_code(code)
                     .into_iter()
@@ -72,12 +66,8 @@ impl Scope {
                     [first, rest @ ..] => format!("{code} {} +{}", first.name, rest.len()),
                 }
             }
-            Scope::Department(code) => {
-                super::department(code).map_or_else(|| code.clone(), |d| d.name.to_owned())
-            }
-            Scope::Region(code) => {
-                super::region(code).map_or_else(|| code.clone(), |r| r.name.to_owned())
-            }
+            Scope::Department(code) => super::department(code).map_or_else(|| code.clone(), |d| d.name.to_owned()),
+            Scope::Region(code) => super::region(code).map_or_else(|| code.clone(), |r| r.name.to_owned()),
         }
     }
 
@@ -85,9 +75,7 @@ impl Scope {
     /// code contains the communes it serves.
     pub fn contains(&self, commune: &Commune) -> bool {
         match self {
-            Scope::City(insee) => {
-                commune.insee == insee || commune.arrondissement_of == Some(insee.as_str())
-            }
+            Scope::City(insee) => commune.insee == insee || commune.arrondissement_of == Some(insee.as_str()),
             Scope::PostalCode(code) => commune.postal_codes.contains(code),
             Scope::Department(code) => commune.department == code,
             Scope::Region(code) => commune.region == code,
@@ -198,11 +186,7 @@ mod tests {
         check("dep:26", Scope::Department("26".into()), "dep:26");
         check("department:2B", Scope::Department("2B".into()), "dep:2B");
         check("DEP: 7", Scope::Department("07".into()), "dep:07");
-        check(
-            "departement:974",
-            Scope::Department("974".into()),
-            "dep:974",
-        );
+        check("departement:974", Scope::Department("974".into()), "dep:974");
         check("region:84", Scope::Region("84".into()), "region:84");
         check("region:04", Scope::Region("04".into()), "region:04");
     }
@@ -257,16 +241,10 @@ mod tests {
             assert_eq!(got, expected, "{input:?}");
         }
         check("city:26108,dep:07", Ok(vec!["city:26108", "dep:07"]));
-        check(
-            " city:26108 , region:84 ,",
-            Ok(vec!["city:26108", "region:84"]),
-        );
+        check(" city:26108 , region:84 ,", Ok(vec!["city:26108", "region:84"]));
         check("", Ok(vec![]));
         check("city:26108,dep:999", Err(r#"unknown department "999""#));
-        check(
-            "city:26108;dep:07",
-            Err(r#"unknown commune "26108;dep:07""#),
-        );
+        check("city:26108;dep:07", Err(r#"unknown commune "26108;dep:07""#));
     }
 
     #[test]
@@ -313,9 +291,6 @@ mod tests {
         assert_eq!(scope, Scope::Department("2A".into()));
         assert_eq!(serde_json::to_string(&scope).unwrap(), r#""dep:2A""#);
         let error = serde_json::from_str::<Scope>(r#""dep:999""#).unwrap_err();
-        assert!(
-            error.to_string().contains(r#"unknown department "999""#),
-            "{error}"
-        );
+        assert!(error.to_string().contains(r#"unknown department "999""#), "{error}");
     }
 }

@@ -6,26 +6,12 @@ type Expected<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
 #[test]
 fn finds_communes_by_insee_code() {
     fn check(input: &str, expected: Option<Expected>) {
-        let got = commune(input).map(|c| {
-            (
-                c.insee,
-                c.name,
-                c.department,
-                c.region,
-                c.postal_codes.as_str(),
-            )
-        });
+        let got = commune(input).map(|c| (c.insee, c.name, c.department, c.region, c.postal_codes.as_str()));
         assert_eq!(got, expected, "commune({input:?})");
     }
     check("26108", Some(("26108", "Crest", "26", "84", "26400")));
-    check(
-        "2A004",
-        Some(("2A004", "Ajaccio", "2A", "94", "20000,20090,20167")),
-    );
-    check(
-        " 2a004 ",
-        Some(("2A004", "Ajaccio", "2A", "94", "20000,20090,20167")),
-    );
+    check("2A004", Some(("2A004", "Ajaccio", "2A", "94", "20000,20090,20167")));
+    check(" 2a004 ", Some(("2A004", "Ajaccio", "2A", "94", "20000,20090,20167")));
     check(
         "97415",
         Some((
@@ -36,19 +22,10 @@ fn finds_communes_by_insee_code() {
             "97411,97422,97423,97434,97435,97460",
         )),
     );
-    check(
-        "97502",
-        Some(("97502", "Saint-Pierre", "975", "975", "97500")),
-    );
+    check("97502", Some(("97502", "Saint-Pierre", "975", "975", "97500")));
     check(
         "98411",
-        Some((
-            "98411",
-            "Îles Saint-Paul et Nouvelle-Amsterdam",
-            "984",
-            "984",
-            "",
-        )),
+        Some(("98411", "Îles Saint-Paul et Nouvelle-Amsterdam", "984", "984", "")),
     );
     check(
         "75101",
@@ -70,25 +47,16 @@ fn communes_carry_population_position_and_parent() {
     assert!(paris.postal_codes.contains("75116"));
     assert!(!paris.postal_codes.contains("7500"));
     let (lat, lon) = paris.position.unwrap();
-    assert!(
-        (lat - 48.85).abs() < 0.05 && (lon - 2.35).abs() < 0.05,
-        "{lat},{lon}"
-    );
+    assert!((lat - 48.85).abs() < 0.05 && (lon - 2.35).abs() < 0.05, "{lat},{lon}");
 
     let crest = commune("26108").unwrap();
     let (lat, lon) = crest.position.unwrap();
-    assert!(
-        (lat - 44.73).abs() < 0.05 && (lon - 5.02).abs() < 0.05,
-        "{lat},{lon}"
-    );
+    assert!((lat - 44.73).abs() < 0.05 && (lon - 5.02).abs() < 0.05, "{lat},{lon}");
     assert_eq!(crest.label(), "Crest (26)");
 
     let saint_paul = commune("97415").unwrap();
     let (lat, lon) = saint_paul.position.unwrap();
-    assert!(
-        (lat + 21.0).abs() < 0.1 && (lon - 55.27).abs() < 0.1,
-        "{lat},{lon}"
-    );
+    assert!((lat + 21.0).abs() < 0.1 && (lon - 55.27).abs() < 0.1, "{lat},{lon}");
 
     let first = commune("75101").unwrap();
     assert_eq!(first.arrondissement_of, Some("75056"));
@@ -182,19 +150,13 @@ fn lists_regions_departments_and_communes() {
 
     fn check(department: &str, expected: usize, includes: &str) {
         let communes: Vec<Commune> = communes_in_department(department).collect();
-        assert_eq!(
-            communes.len(),
-            expected,
-            "communes_in_department({department:?})"
-        );
+        assert_eq!(communes.len(), expected, "communes_in_department({department:?})");
         assert!(
             communes.iter().any(|c| c.insee == includes),
             "{department} includes {includes}"
         );
         assert!(communes.iter().all(|c| !c.is_arrondissement()));
-        assert!(communes
-            .iter()
-            .all(|c| c.department == communes[0].department));
+        assert!(communes.iter().all(|c| c.department == communes[0].department));
     }
     check("26", 362, "26108");
     check("2A", 124, "2A004");
@@ -206,10 +168,7 @@ fn lists_regions_departments_and_communes() {
 #[test]
 fn finds_communes_by_postal_code() {
     fn check(postal_code: &str, expected: &[&str]) {
-        let got: Vec<&str> = communes_by_postal_code(postal_code)
-            .iter()
-            .map(|c| c.insee)
-            .collect();
+        let got: Vec<&str> = communes_by_postal_code(postal_code).iter().map(|c| c.insee).collect();
         for insee in expected {
             assert!(got.contains(insee), "{postal_code} → {got:?} lacks {insee}");
         }
@@ -231,17 +190,9 @@ fn finds_communes_by_postal_code() {
 
 #[test]
 fn locates_the_commune_of_an_address() {
-    fn check(
-        insee: Option<&str>,
-        postal_code: Option<&str>,
-        locality: Option<&str>,
-        expected: Option<&str>,
-    ) {
+    fn check(insee: Option<&str>, postal_code: Option<&str>, locality: Option<&str>, expected: Option<&str>) {
         let got = locate(insee, postal_code, locality).map(|c| c.insee);
-        assert_eq!(
-            got, expected,
-            "locate({insee:?}, {postal_code:?}, {locality:?})"
-        );
+        assert_eq!(got, expected, "locate({insee:?}, {postal_code:?}, {locality:?})");
     }
     // The INSEE code wins, current or former.
     check(Some("26108"), Some("75001"), Some("Paris"), Some("26108"));
@@ -250,25 +201,10 @@ fn locates_the_commune_of_an_address() {
     // Postal code and locality, case- and accent-insensitive.
     check(None, Some("26400"), Some("Crest"), Some("26108"));
     check(None, Some("26400"), Some("CREST"), Some("26108"));
-    check(
-        None,
-        Some("26400"),
-        Some("PIEGROS LA CLASTRE"),
-        Some("26234"),
-    );
-    check(
-        None,
-        Some("26400"),
-        Some("piégros-la-clastre"),
-        Some("26234"),
-    );
+    check(None, Some("26400"), Some("PIEGROS LA CLASTRE"), Some("26234"));
+    check(None, Some("26400"), Some("piégros-la-clastre"), Some("26234"));
     check(None, Some("26400"), Some("Ombleze"), Some("26221"));
-    check(
-        None,
-        Some("26400"),
-        Some("la repara auriples"),
-        Some("26020"),
-    );
+    check(None, Some("26400"), Some("la repara auriples"), Some("26020"));
     check(None, Some("26400"), Some("CREST CEDEX"), Some("26108"));
     // Several communes and no usable locality: unknown.
     check(None, Some("26400"), None, None);
@@ -280,12 +216,7 @@ fn locates_the_commune_of_an_address() {
     // Paris: the commune, unless the locality names an arrondissement.
     check(None, Some("75001"), None, Some("75056"));
     check(None, Some("75001"), Some("PARIS 01"), Some("75056"));
-    check(
-        None,
-        Some("75001"),
-        Some("Paris 1er Arrondissement"),
-        Some("75101"),
-    );
+    check(None, Some("75001"), Some("Paris 1er Arrondissement"), Some("75101"));
     // A former commune's name.
     check(None, Some("49380"), Some("Faye-d'Anjou"), Some("49345"));
     check(None, Some("49380"), Some("FAYE D ANJOU"), Some("49345"));
@@ -293,12 +224,7 @@ fn locates_the_commune_of_an_address() {
     check(None, Some("49380"), Some("Terranjou"), Some("49086"));
     // No postal code: a name only one commune bears.
     check(None, None, Some("Crest"), Some("26108"));
-    check(
-        None,
-        Some("00000"),
-        Some("Évry-Courcouronnes"),
-        Some("91228"),
-    );
+    check(None, Some("00000"), Some("Évry-Courcouronnes"), Some("91228"));
     check(None, None, Some("Saint-Paul"), None);
     check(None, None, Some("Valence"), None);
     check(None, None, None, None);
@@ -308,15 +234,8 @@ fn locates_the_commune_of_an_address() {
 #[test]
 fn searches_communes_for_a_picker() {
     fn check(query: &str, limit: usize, expected_first: &[&str]) {
-        let got: Vec<&str> = search_communes(query, limit)
-            .iter()
-            .map(|c| c.insee)
-            .collect();
-        assert!(
-            got.len() <= limit,
-            "{query:?} → {} results over {limit}",
-            got.len()
-        );
+        let got: Vec<&str> = search_communes(query, limit).iter().map(|c| c.insee).collect();
+        assert!(got.len() <= limit, "{query:?} → {} results over {limit}", got.len());
         assert_eq!(
             &got[..expected_first.len().min(got.len())],
             expected_first,
@@ -347,27 +266,15 @@ fn searches_communes_for_a_picker() {
     check("crest", 0, &[]);
     check("264000", 5, &[]);
     assert_eq!(search_communes("saint", 10).len(), 10);
-    let crest: Vec<&str> = search_communes("crest", 10)
-        .iter()
-        .map(|c| c.insee)
-        .collect();
-    assert!(
-        crest.contains(&"73094") && crest.contains(&"63126"),
-        "{crest:?}"
-    ); // Crest-Voland, Le Crest
+    let crest: Vec<&str> = search_communes("crest", 10).iter().map(|c| c.insee).collect();
+    assert!(crest.contains(&"73094") && crest.contains(&"63126"), "{crest:?}"); // Crest-Voland, Le Crest
     let paris: Vec<Commune> = search_communes("paris", 21);
     assert_eq!(
-        paris
-            .iter()
-            .filter(|c| c.arrondissement_of == Some("75056"))
-            .count(),
+        paris.iter().filter(|c| c.arrondissement_of == Some("75056")).count(),
         20
     );
     // Among equal matches, the most populated first: Strasbourg for "s".
-    let biggest: Vec<Option<u32>> = search_communes("s", 10)
-        .iter()
-        .map(|c| c.population)
-        .collect();
+    let biggest: Vec<Option<u32>> = search_communes("s", 10).iter().map(|c| c.population).collect();
     assert!(biggest.windows(2).all(|w| w[0] >= w[1]), "{biggest:?}");
     assert!(biggest[0] > Some(250_000), "{biggest:?}");
 }
@@ -394,10 +301,7 @@ fn the_embedded_file_is_sorted_consistent_and_small() {
             if section == 'O' {
                 assert!(before <= code, "{before} then {code}");
             } else {
-                assert!(
-                    before < code,
-                    "{before} then {code}: not sorted or duplicated"
-                );
+                assert!(before < code, "{before} then {code}: not sorted or duplicated");
             }
         }
         previous = Some((kind, code));

@@ -112,10 +112,8 @@ fn normalize(v: &Value) -> Value {
             }
             let mut out = serde_json::Map::new();
             for (k, v) in m {
-                if k == "links" || k == "subEvents" {
-                    if matches!(v, Value::Array(a) if a.is_empty()) {
-                        continue;
-                    }
+                if (k == "links" || k == "subEvents") && matches!(v, Value::Array(a) if a.is_empty()) {
+                    continue;
                 }
                 let v = if k == "_id" && v.is_string() {
                     json!({"$id": v})
