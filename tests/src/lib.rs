@@ -231,3 +231,53 @@ pub fn samples_path() -> PathBuf {
         .join("fixtures")
         .join("communecter-samples.json")
 }
+
+/// Comparing Communecter documents.
+pub mod communecter {
+    use serde_json::{json, Map, Value};
+
+    /// Communecter writes an id as `"…"`, `{"$id"}` or `{"$oid"}`, and an empty map as
+    /// `[]`; this writes each the one way CoPi does, so documents compare modulo spelling.
+    pub fn normalize(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(s)) = m.get("$oid") {
+                    return json!({"$id": s});
+                }
+                let mut out = Map::new();
+                for (k, v) in m {
+                    let v = match (k.as_str(), v) {
+                        ("_id", Value::String(s)) => json!({"$id": s}),
+                        ("links", Value::Array(a)) if a.is_empty() => continue,
+                        ("links", Value::Object(types)) => Value::Object(
+                            types
+                                .iter()
+                                .filter(|(_, others)| !matches!(others, Value::Array(a) if a.is_empty()))
+                                .map(|(t, others)| (t.clone(), normalize(others)))
+                                .collect(),
+                        ),
+                        _ => normalize(v),
+                    };
+                    out.insert(k.clone(), v);
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// Every field of `input` is in `output` with the same value (`output` may add fields
+    /// derived from others, such as `geo` from `geoPosition`).
+    pub fn assert_nothing_lost(input: &Value, output: &Value, path: &str) {
+        match (input, output) {
+            (Value::Object(a), Value::Object(b)) => {
+                for (k, v) in a {
+                    let other = b.get(k).unwrap_or_else(|| panic!("field {path}.{k} lost"));
+                    assert_nothing_lost(v, other, &format!("{path}.{k}"));
+                }
+            }
+            _ => assert_eq!(input, output, "field {path} changed"),
+        }
+    }
+}

@@ -1,4 +1,5 @@
 use super::*;
+use copi_e2e::communecter::{assert_nothing_lost, normalize};
 use jiff::tz::TimeZone;
 use serde_json::{json, Value};
 
@@ -14,50 +15,6 @@ pub(crate) fn samples() -> serde_json::Map<String, Value> {
         .as_object()
         .unwrap()
         .clone()
-}
-
-/// Communecter writes ids three ways and empty maps as `[]`; compare modulo those.
-pub(crate) fn normalize(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            if let Some(Value::String(s)) = m.get("$oid") {
-                return json!({"$id": s});
-            }
-            let mut out = serde_json::Map::new();
-            for (k, v) in m {
-                if let ("_id", Value::String(s)) = (k.as_str(), v) {
-                    out.insert(k.clone(), json!({"$id": s}));
-                    continue;
-                }
-                if matches!(v, Value::Array(a) if a.is_empty())
-                    && k != "tags"
-                    && k != "sharedBy"
-                    && k != "mobile"
-                    && k != "fax"
-                {
-                    continue;
-                }
-                out.insert(k.clone(), normalize(v));
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
-        other => other.clone(),
-    }
-}
-
-/// Every field of `input` is in `output` with the same value (`output` may add fields
-/// derived from others, such as `geo` from `geoPosition`).
-pub(crate) fn assert_nothing_lost(input: &Value, output: &Value, path: &str) {
-    match (input, output) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in a {
-                let other = b.get(k).unwrap_or_else(|| panic!("field {path}.{k} lost"));
-                assert_nothing_lost(v, other, &format!("{path}.{k}"));
-            }
-        }
-        _ => assert_eq!(input, output, "field {path} changed"),
-    }
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use copi_e2e::communecter::{assert_nothing_lost, normalize};
 use copi_e2e::{copi, copi_ok, samples_path, TestDir};
 use serde_json::{json, Value};
 
@@ -101,55 +102,6 @@ fn a_truncated_or_malformed_import_imports_nothing() {
     let b = TestDir::new();
     let out = copi(&b, &["import", "/nonexistent/file.json"]);
     assert!(!out.status.success());
-}
-
-/// Communecter writes ids three ways and empty maps as `[]`.
-fn normalize(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            if let Some(Value::String(s)) = m.get("$oid") {
-                return json!({"$id": s});
-            }
-            let mut out = serde_json::Map::new();
-            for (k, v) in m {
-                if (k == "links" || k == "subEvents") && matches!(v, Value::Array(a) if a.is_empty()) {
-                    continue;
-                }
-                let v = if k == "_id" && v.is_string() {
-                    json!({"$id": v})
-                } else {
-                    normalize(v)
-                };
-                if k == "links" {
-                    // Empty link maps are written as [] by PHP.
-                    let mut links = serde_json::Map::new();
-                    for (t, others) in v.as_object().unwrap() {
-                        if !matches!(others, Value::Array(a) if a.is_empty()) {
-                            links.insert(t.clone(), others.clone());
-                        }
-                    }
-                    out.insert(k.clone(), Value::Object(links));
-                } else {
-                    out.insert(k.clone(), v);
-                }
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
-        other => other.clone(),
-    }
-}
-
-fn assert_nothing_lost(input: &Value, output: &Value, path: &str) {
-    match (input, output) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in a {
-                let other = b.get(k).unwrap_or_else(|| panic!("field {path}.{k} lost"));
-                assert_nothing_lost(v, other, &format!("{path}.{k}"));
-            }
-        }
-        _ => assert_eq!(input, output, "field {path} changed"),
-    }
 }
 
 #[test]
