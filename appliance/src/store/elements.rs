@@ -224,6 +224,64 @@ pub(super) fn load(conn: &Connection, id: &str) -> Result<Option<Element>> {
     }))
 }
 
+/// Loads several elements with two queries, in the order of `ids` (missing ones skipped).
+pub(super) fn load_many(conn: &Connection, ids: &[String]) -> Result<Vec<Element>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; ids.len()].join(",");
+    let mut docs: std::collections::HashMap<String, (String, String)> = std::collections::HashMap::new();
+    {
+        let mut stmt = conn.prepare(&format!("SELECT id, kind, doc FROM elements WHERE id IN ({marks})"))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(ids.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        for row in rows {
+            let (id, kind, doc): (String, String, String) = row?;
+            docs.insert(id, (kind, doc));
+        }
+    }
+    let mut links: std::collections::HashMap<String, Vec<Link>> = std::collections::HashMap::new();
+    {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT element_id, link_type, other_id, attrs FROM links WHERE element_id IN ({marks})
+             ORDER BY element_id, position, link_type, other_id"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(ids.iter()), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, link_type, other, attrs) = row?;
+            let other =
+                ElementId::parse(&other).ok_or_else(|| Error::Corrupt(format!("element {id}: bad link id {other}")))?;
+            let attrs = parse_doc(&id, &attrs)?;
+            links.entry(id).or_default().push(Link {
+                link_type,
+                other,
+                attrs,
+            });
+        }
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some((kind, doc)) = docs.remove(id) else { continue };
+        let kind = Kind::parse(&kind).ok_or_else(|| Error::Corrupt(format!("element {id}: unknown kind {kind}")))?;
+        let element_id = ElementId::parse(id).ok_or_else(|| Error::Corrupt(format!("bad stored id {id}")))?;
+        out.push(Element {
+            id: element_id,
+            kind,
+            doc: parse_doc(id, &doc)?,
+            links: links.remove(id).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
 fn load_links(conn: &Connection, id: &str) -> Result<Vec<Link>> {
     let mut stmt = conn.prepare_cached(
         "SELECT link_type, other_id, attrs FROM links WHERE element_id = ?1 ORDER BY position, link_type, other_id",
@@ -458,13 +516,11 @@ impl Store {
             })?;
             let ids: Vec<(String, i64)> = rows.collect::<Result<_, _>>()?;
             let next = (ids.len() > limit).then(|| format!("c{}", ids[limit - 1].1));
-            let mut items = Vec::with_capacity(limit);
-            for (id, _) in ids.into_iter().take(limit) {
-                if let Some(e) = load(c, &id)? {
-                    items.push(e);
-                }
-            }
-            Ok(Page { items, next })
+            let ids: Vec<String> = ids.into_iter().take(limit).map(|(id, _)| id).collect();
+            Ok(Page {
+                items: load_many(c, &ids)?,
+                next,
+            })
         })
     }
 
@@ -571,13 +627,12 @@ impl Store {
                 let ids: Vec<(String, i64)> = stmt
                     .query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<_, _>>()?;
-                let mut out = Vec::with_capacity(ids.len());
-                for (id, seq) in ids {
-                    if let Some(e) = load(c, &id)? {
-                        out.push((seq, e));
-                    }
-                }
-                Ok(out)
+                let seqs: std::collections::HashMap<String, i64> = ids.iter().cloned().collect();
+                let ids: Vec<String> = ids.into_iter().map(|(id, _)| id).collect();
+                Ok(load_many(c, &ids)?
+                    .into_iter()
+                    .map(|e| (seqs[e.id.as_str()], e))
+                    .collect())
             })?;
             if batch.is_empty() {
                 return Ok(());
