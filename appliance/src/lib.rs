@@ -6,5 +6,6 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod model;
+pub mod search;
 pub mod store;
 pub mod territory;

@@ -21,7 +21,7 @@ impl<'a> FromParam<'a> for ElementId {
     }
 }
 
-fn parse_limit(limit: Option<&str>) -> Result<usize, Error> {
+pub(super) fn parse_limit(limit: Option<&str>) -> Result<usize, Error> {
     match limit {
         None => Ok(20),
         Some(s) => match s.parse::<usize>() {
@@ -34,7 +34,7 @@ fn parse_limit(limit: Option<&str>) -> Result<usize, Error> {
     }
 }
 
-fn parse_kinds(kinds: Option<&str>) -> Result<Vec<Kind>, Error> {
+pub(super) fn parse_kinds(kinds: Option<&str>) -> Result<Vec<Kind>, Error> {
     kinds
         .unwrap_or("")
         .split(',')

@@ -5,6 +5,7 @@
 mod auth;
 mod body;
 mod elements;
+mod search;
 mod status;
 
 use std::sync::Arc;
@@ -26,8 +27,33 @@ pub use body::JsonObject;
 /// What every handler can reach, kept in Rocket's managed state.
 pub struct Hub {
     pub store: Arc<Store>,
+    pub search: Arc<crate::search::SearchIndex>,
     pub config: Config,
     pub started: Instant,
+    /// The hub's home point (latitude, longitude), for ranking by proximity.
+    pub home: Option<(f64, f64)>,
+}
+
+impl Hub {
+    /// Opens what a hub serves from its config: the store and the search index (rebuilt if
+    /// unusable), with the indexer running.
+    pub fn open(config: Config) -> crate::error::Result<Hub> {
+        let store = Arc::new(Store::open(&config.data)?.with_zone(config.time_zone()));
+        let search = Arc::new(crate::search::SearchIndex::open_or_recreate(&config.data)?);
+        if search.indexed_seq() > copi_sync::ChangeFeed::last_seq(&*store)? {
+            tracing::warn!("search index is ahead of the store (restored data?): rebuilding it");
+            search.rebuild(&store, |_| {})?;
+        }
+        crate::search::spawn_indexer(search.clone(), store.clone());
+        let home = crate::territory::home_point(&config.hub.territories);
+        Ok(Hub {
+            store,
+            search,
+            config,
+            started: Instant::now(),
+            home,
+        })
+    }
 }
 
 /// An error as the API answers it: `{"error": {"code", "message"}}` with its status.
@@ -107,6 +133,7 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
         .register("/", rocket::catchers![default_catcher])
         .attach(status::stage())
         .attach(elements::stage())
+        .attach(search::stage())
 }
 
 #[cfg(test)]

@@ -18,7 +18,14 @@ async fn healthz(hub: &State<Hub>) -> ApiResult<Json<Value>> {
 #[rocket::get("/api/v1/status")]
 async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
     let store = hub.store.clone();
-    let (counts, records) = blocking(move || Ok((store.count_elements(viewer.0)?, store.count_records()?))).await?;
+    let (counts, records, last_seq) = blocking(move || {
+        Ok((
+            store.count_elements(viewer.0)?,
+            store.count_records()?,
+            copi_sync::ChangeFeed::last_seq(&*store)?,
+        ))
+    })
+    .await?;
     let mut elements = Map::new();
     let mut total = 0;
     for (kind, n) in counts {
@@ -39,7 +46,12 @@ async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
         "elements": elements,
         "elements_total": total,
         "records": records,
-        "modules": ["directory", "json_export"],
+        "modules": ["directory", "search", "json_export"],
+        "search": {
+            "indexed_seq": hub.search.indexed_seq().0,
+            "store_seq": last_seq.0,
+            "documents": hub.search.doc_count(),
+        },
         "sync": {
             "configured": sync.main_url.is_some(),
             "main_url": sync.main_url,

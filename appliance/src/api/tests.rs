@@ -26,12 +26,8 @@ fn fixture() -> Fixture {
         admin_token: Some(TOKEN.into()),
         ..Config::default()
     };
-    let store = Arc::new(Store::open(dir.path()).unwrap());
-    let hub = Hub {
-        store: store.clone(),
-        config,
-        started: std::time::Instant::now(),
-    };
+    let hub = Hub::open(config).unwrap();
+    let store = hub.store.clone();
     Fixture {
         client: Client::tracked(rocket(hub)).unwrap(),
         store,
@@ -347,4 +343,49 @@ fn links_and_export() {
     assert_eq!(r.status(), Status::NoContent);
     let (_, p) = f.get(&format!("/api/v1/elements/{person}"));
     assert_eq!(p["links"], json!({}));
+}
+
+#[test]
+fn search_answers_with_items_facets_and_clear_errors() {
+    let f = fixture();
+    f.post(r#"{"kind": "organization", "name": "Jardin partagé", "type": "NGO", "tags": ["jardin"]}"#);
+    f.post(r#"{"kind": "event", "name": "Atelier jardinage", "type": "workshop", "startDate": "2030-05-01 10:00", "tags": ["jardin"]}"#);
+    f.post(r#"{"kind": "organization", "name": "Jardin secret", "type": "Group", "preferences": {"private": true}}"#);
+    // Written just before: already searchable.
+    let (status, body) = f.get("/api/v1/search?q=jardins");
+    assert_eq!(status, Status::Ok, "{body}");
+    assert_eq!(body["total"], json!(2));
+    assert_eq!(body["items"][0]["name"], json!("Jardin partagé"));
+    assert_eq!(body["facets"]["kind"], json!({"organization": 1, "event": 1}));
+    assert_eq!(body["facets"]["tags"], json!([{"tag": "jardin", "count": 2}]));
+    assert!(body["next"].is_null());
+    let (_, body) = f.get("/api/v1/search?q=jardin&limit=1");
+    assert_eq!(body["next"], json!("o1"));
+    let (_, body) = f.get("/api/v1/search?q=jardin&limit=1&cursor=o1");
+    assert_eq!(body["items"].as_array().unwrap().len(), 1);
+    let (_, body) = f.get("/api/v1/search?q=%23jardin&type=event&coming=true&from=2030-05-01&to=2030-05-01");
+    assert_eq!(body["total"], json!(1), "{body}");
+    let (_, body) = f.get("/api/v1/search/suggest?q=jard");
+    assert_eq!(body["items"].as_array().unwrap().len(), 2);
+    let r = f.client.get("/api/v1/search?q=secret").header(auth()).dispatch();
+    assert_eq!(r.into_json::<Value>().unwrap()["total"], json!(1));
+    let (_, body) = f.get("/api/v1/search?q=secret");
+    assert_eq!(body["total"], json!(0));
+    let (_, status) = f.get("/api/v1/status");
+    assert_eq!(status["search"]["indexed_seq"], status["search"]["store_seq"]);
+    for uri in [
+        "/api/v1/search?near=44,5",
+        "/api/v1/search?near=a,b,c",
+        "/api/v1/search?near=44,5,-1",
+        "/api/v1/search?from=yesterday",
+        "/api/v1/search?coming=maybe",
+        "/api/v1/search?cursor=12",
+        "/api/v1/search?type=spaceship",
+        "/api/v1/search?limit=1000",
+        "/api/v1/search/suggest?limit=0",
+    ] {
+        let (status, body) = f.get(uri);
+        assert!(status.code >= 400 && status.code < 500, "{uri}: {status}");
+        assert_error(status, &body, status);
+    }
 }

@@ -4,7 +4,6 @@ use std::io::{IsTerminal, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -53,7 +52,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Verify store integrity and repair what can be repaired
+    /// Rebuild the search index from the store
+    Reindex,
+    /// Verify store integrity and index consistency, repair what can be repaired
     Check {
         /// Only report, change nothing
         #[arg(long)]
@@ -111,6 +112,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve { demo, .. } => serve(config, demo),
         Command::Import { file } => import(&config, &file),
         Command::Export { out } => export(&config, out.as_deref()),
+        Command::Reindex => reindex(&config),
         Command::Check { dry_run } => check(&config, !dry_run),
         Command::DemoBundle { elements, today, out } => demo_bundle(&config, elements, today.as_deref(), &out),
     }
@@ -136,12 +138,9 @@ fn serve(config: Config, demo: bool) -> Result<()> {
             "demo territory written"
         );
     }
+    drop(store);
     let bind = config.bind;
-    let hub = crate::api::Hub {
-        store: Arc::new(store),
-        config,
-        started: std::time::Instant::now(),
-    };
+    let hub = crate::api::Hub::open(config)?;
     let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
         .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
         .max_blocking_threads(16)
@@ -183,14 +182,7 @@ fn import(config: &Config, file: &Path) -> Result<()> {
     let value = read_bundle_file(file)?;
     let store = open_store(config)?;
     let bundle = Bundle::from_json(value, store.zone())?;
-    let bar =
-        indicatif::ProgressBar::with_draw_target(Some(bundle.len() as u64), indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_message("importing");
+    let bar = progress_bar(bundle.len() as u64, "importing");
     let summary = bundle.write(&store, || bar.inc(1))?;
     bar.finish_and_clear();
     println!(
@@ -233,9 +225,83 @@ fn export(config: &Config, out: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+fn progress_bar(len: u64, message: &'static str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar
+}
+
+fn reindex(config: &Config) -> Result<()> {
+    let store = open_store(config)?;
+    let total: u64 = store.count_elements(crate::store::Visibility::All)?.values().sum();
+    let index = crate::search::SearchIndex::recreate(&config.data)?;
+    let bar = progress_bar(total, "indexing");
+    let n = index.rebuild(&store, |n| bar.set_position(n as u64))?;
+    bar.finish_and_clear();
+    println!("indexed {n} elements");
+    Ok(())
+}
+
+/// The search index agrees with the store: it has applied the whole change log and holds
+/// one document per element.
+fn check_index(config: &Config, store: &Store, repair: bool, report: &mut crate::store::CheckReport) -> Result<()> {
+    use copi_sync::ChangeFeed;
+    let elements: u64 = store.count_elements(crate::store::Visibility::All)?.values().sum();
+    let index = match crate::search::SearchIndex::open(&config.data) {
+        Ok(index) => index,
+        Err(e) => {
+            report.problems.push(format!("search index unusable: {e}"));
+            if !repair {
+                return Ok(());
+            }
+            let index = crate::search::SearchIndex::recreate(&config.data)?;
+            index.rebuild(store, |_| {})?;
+            report.repaired.push("search index rebuilt".into());
+            return Ok(());
+        }
+    };
+    let (indexed, last) = (index.indexed_seq(), store.last_seq()?);
+    if indexed > last {
+        report
+            .problems
+            .push(format!("search index is ahead of the store ({indexed} > {last})"));
+        if repair {
+            index.rebuild(store, |_| {})?;
+            report.repaired.push("search index rebuilt".into());
+        }
+        return Ok(());
+    }
+    if indexed < last {
+        report
+            .problems
+            .push(format!("search index lags the store ({indexed} < {last})"));
+        if repair {
+            let n = index.catch_up(store)?;
+            report.repaired.push(format!("search index caught up ({n} changes)"));
+        }
+    }
+    if (!repair || indexed == last) && index.doc_count() != elements {
+        report.problems.push(format!(
+            "search index holds {} documents for {elements} elements",
+            index.doc_count()
+        ));
+        if repair {
+            index.rebuild(store, |_| {})?;
+            report.repaired.push("search index rebuilt".into());
+        }
+    }
+    Ok(())
+}
+
 fn check(config: &Config, repair: bool) -> Result<()> {
     let store = open_store(config)?;
-    let report = store.check(repair)?;
+    let mut report = store.check(repair)?;
+    check_index(config, &store, repair, &mut report)?;
     println!("checked {} elements and {} records", report.elements, report.records);
     for p in &report.problems {
         println!("problem: {p}");

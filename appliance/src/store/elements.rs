@@ -431,6 +431,15 @@ impl Store {
         })
     }
 
+    /// The elements among `ids` that exist, in that order, private ones included.
+    pub fn get_elements(&self, ids: &[String]) -> Result<Vec<Element>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            out.extend(self.read(|c| load_many(c, chunk))?);
+        }
+        Ok(out)
+    }
+
     /// Finds an element by its slug.
     pub fn element_id_by_slug(&self, slug: &str) -> Result<Option<ElementId>> {
         self.read(|c| {

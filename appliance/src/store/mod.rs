@@ -43,6 +43,8 @@ pub struct Store {
     instance: Instance,
     /// The zone civil times are read in when a document names none.
     zone: jiff::tz::TimeZone,
+    /// Woken after every committed write (the indexer, sync).
+    subscribers: Mutex<Vec<std::sync::mpsc::SyncSender<()>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -87,6 +89,7 @@ impl Store {
             readers: Mutex::new(Vec::new()),
             instance,
             zone: jiff::tz::TimeZone::get(DEFAULT_ZONE).unwrap_or(jiff::tz::TimeZone::UTC),
+            subscribers: Mutex::new(Vec::new()),
         })
     }
 
@@ -138,7 +141,18 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        drop(conn);
+        let mut subscribers = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
+        // A full channel already holds a wake-up; a closed one is forgotten.
+        subscribers.retain(|s| !matches!(s.try_send(()), Err(std::sync::mpsc::TrySendError::Disconnected(_))));
         Ok(out)
+    }
+
+    /// A channel that receives a wake-up after writes (several writes may share one).
+    pub fn subscribe(&self) -> std::sync::mpsc::Receiver<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.subscribers.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
+        rx
     }
 
     /// Verifies the database file and the facts stored beside each document; repairs what

@@ -396,3 +396,26 @@ fn postal_prefix_hits(digits: &str) -> Vec<(u8, usize)> {
         .map(|&(_, i)| (0, usize::from(i)))
         .collect()
 }
+
+/// A point standing for a set of home territories, for ranking by proximity: the position
+/// of the first city, else the mean position of the communes of the first department or
+/// region (or postal code) that has any.
+pub fn home_point(scopes: &[Scope]) -> Option<(f64, f64)> {
+    fn mean(communes: impl Iterator<Item = Commune>) -> Option<(f64, f64)> {
+        let (mut lat, mut lon, mut n) = (0.0, 0.0, 0.0);
+        for (a, o) in communes.filter_map(|c| c.position) {
+            lat += a;
+            lon += o;
+            n += 1.0;
+        }
+        (n > 0.0).then(|| (lat / n, lon / n))
+    }
+    scopes.iter().find_map(|s| match s {
+        Scope::City(insee) => commune(insee)
+            .and_then(|c| c.position)
+            .or_else(|| mean(arrondissements_of(insee))),
+        Scope::PostalCode(cp) => mean(communes_by_postal_code(cp).into_iter()),
+        Scope::Department(code) => mean(communes_in_department(code)),
+        Scope::Region(code) => mean(departments_in_region(code).flat_map(|d| communes_in_department(d.code))),
+    })
+}

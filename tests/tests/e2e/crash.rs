@@ -30,7 +30,7 @@ fn acknowledged_writes_survive_kill_9() {
                 std::thread::spawn(move || {
                     let mut n = 0;
                     while !stop.load(Ordering::Relaxed) {
-                        let body = json!({"kind": "event", "name": format!("Atelier {round}-{w}-{n}"), "type": "workshop",
+                        let body = json!({"kind": "event", "name": format!("Atelier crashtest{round}x{w}x{n}"), "type": "workshop",
                             "startDate": "2026-12-01 10:00", "tags": ["crash"], "description": "x".repeat(n % 2000)});
                         let r = ureq::post(&format!("{base}/api/v1/elements"))
                             .set("Authorization", &format!("Bearer {}", copi_e2e::TOKEN))
@@ -70,9 +70,36 @@ fn acknowledged_writes_survive_kill_9() {
     }
     let (_, status) = server.get("/api/v1/status");
     assert!(status["elements"]["event"].as_u64().unwrap() >= acked.len() as u64);
+
+    // Every acknowledged element is searchable: all of them by tag, a sample by name.
+    let mut found = std::collections::HashSet::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = server.get(&format!("/api/v1/search?tags=crash&limit=200{cursor}"));
+        assert_eq!(status, 200, "{page}");
+        for item in page["items"].as_array().unwrap() {
+            found.insert(item["id"].as_str().unwrap().to_owned());
+        }
+        match page["next"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    for id in &acked {
+        assert!(found.contains(id), "acknowledged element {id} is not searchable");
+    }
+    for id in acked.iter().step_by((acked.len() / 50).max(1)) {
+        let (_, element) = server.get(&format!("/api/v1/elements/{id}"));
+        let word = element["name"].as_str().unwrap().split(' ').nth(1).unwrap().to_owned();
+        let (_, hits) = server.get(&format!("/api/v1/search?q={word}"));
+        assert_eq!(hits["items"][0]["id"].as_str(), Some(id.as_str()), "{word}");
+    }
     drop(server);
     assert_eq!(kills, ROUNDS);
     // The store is consistent after all that.
     copi_ok(&dir, &["check", "--dry-run"]);
-    eprintln!("{kills} kills, {} acknowledged writes, none lost", acked.len());
+    eprintln!(
+        "{kills} kills, {} acknowledged writes, none lost, all searchable",
+        acked.len()
+    );
 }

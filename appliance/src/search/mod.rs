@@ -1,0 +1,391 @@
+//! Search: a tantivy index in the data dir, fed from the store's change log in order. This is
+//! the only module with tantivy.
+//!
+//! The store stays the source of truth: the index holds what queries need (analysed text,
+//! filters, positions, dates, who may see an element) and element ids; results are read back
+//! from the store. Each commit records the last change sequence applied as the commit
+//! payload, so after a crash the index catches up from there without a rebuild. One writer
+//! (behind a mutex, driven by the indexer thread); readers anywhere.
+
+mod query;
+mod schema;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use copi_sync::{ChangeFeed, ChangeSeq, EntityKind};
+use tantivy::schema::{Schema, Value as _};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::error::{Error, Result};
+use crate::model::{self, Element, Kind};
+use crate::store::Store;
+use crate::territory;
+
+pub use query::{SearchHits, SearchQuery, Suggestion, Viewer};
+use schema::Fields;
+
+/// Folder of the index inside the data dir.
+pub const INDEX_DIR: &str = "index";
+
+/// Changes applied per commit while catching up.
+const BATCH: usize = 1000;
+
+fn index_error(e: tantivy::TantivyError) -> Error {
+    Error::Corrupt(format!("search index: {e}"))
+}
+
+pub struct SearchIndex {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    /// The last change applied, as committed (a cache of the commit payload).
+    indexed: std::sync::atomic::AtomicI64,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").field("dir", &self.dir).finish()
+    }
+}
+
+impl SearchIndex {
+    /// Opens the index in `data_dir/index`, creating it if there is none. An index written
+    /// with another schema, or unreadable, is an error: the caller rebuilds it.
+    pub fn open(data_dir: &Path) -> Result<SearchIndex> {
+        let dir = data_dir.join(INDEX_DIR);
+        std::fs::create_dir_all(&dir).map_err(Error::io(format!("cannot create {}", dir.display())))?;
+        let (schema, fields) = schema::build();
+        let mmap = tantivy::directory::MmapDirectory::open(&dir)
+            .map_err(|e| Error::Corrupt(format!("search index directory: {e}")))?;
+        let index = Index::open_or_create(mmap, schema.clone()).map_err(index_error)?;
+        if !same_schema(&index.schema(), &schema) {
+            return Err(Error::Corrupt("search index was written with another schema".into()));
+        }
+        Self::finish(dir, index, fields)
+    }
+
+    /// Deletes whatever index is there and creates an empty one (`copi reindex`, or an index
+    /// found corrupt).
+    pub fn recreate(data_dir: &Path) -> Result<SearchIndex> {
+        let dir = data_dir.join(INDEX_DIR);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(Error::io(format!("cannot remove {}", dir.display())))?;
+        }
+        Self::open(data_dir)
+    }
+
+    /// Opens the index, or recreates it when it cannot be used.
+    pub fn open_or_recreate(data_dir: &Path) -> Result<SearchIndex> {
+        match Self::open(data_dir) {
+            Ok(i) => Ok(i),
+            Err(e) => {
+                tracing::warn!(error = %e, "search index unusable: rebuilding it from the store");
+                Self::recreate(data_dir)
+            }
+        }
+    }
+
+    fn finish(dir: PathBuf, index: Index, fields: Fields) -> Result<SearchIndex> {
+        schema::register(index.tokenizers());
+        let writer = index.writer_with_num_threads(1, 15_000_000).map_err(index_error)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(index_error)?;
+        let indexed = index
+            .load_metas()
+            .map_err(index_error)?
+            .payload
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        Ok(SearchIndex {
+            dir,
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            indexed: indexed.into(),
+        })
+    }
+
+    /// The last change sequence the index has applied.
+    pub fn indexed_seq(&self) -> ChangeSeq {
+        ChangeSeq(self.indexed.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// Catches up first if the store has changes the index has not applied, so that a
+    /// search sees every write acknowledged before it.
+    pub fn fresh(&self, store: &Store) -> Result<()> {
+        if store.last_seq()? > self.indexed_seq() {
+            self.catch_up(store)?;
+        }
+        Ok(())
+    }
+
+    fn committed(&self, seq: ChangeSeq) -> Result<()> {
+        self.reader.reload().map_err(index_error)?;
+        self.indexed.store(seq.0, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
+    /// Number of documents a search can see now.
+    pub fn doc_count(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Applies every change the index has not seen, in order, committing per batch.
+    /// Returns how many changes were applied.
+    pub fn catch_up(&self, store: &Store) -> Result<usize> {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut applied = 0;
+        let mut after = self.indexed_seq();
+        loop {
+            let changes = store.changes_since(after, BATCH)?;
+            let Some(last) = changes.last().map(|c| c.seq) else {
+                break;
+            };
+            let mut seen = HashSet::new();
+            let ids: Vec<String> = changes
+                .iter()
+                .filter(|c| c.entity == EntityKind::Element)
+                .filter(|c| seen.insert(c.entity_id.clone()))
+                .map(|c| c.entity_id.clone())
+                .collect();
+            self.apply(&writer, store, &ids)?;
+            let mut commit = writer.prepare_commit().map_err(index_error)?;
+            commit.set_payload(&last.0.to_string());
+            commit.commit().map_err(index_error)?;
+            self.committed(last)?;
+            applied += changes.len();
+            after = last;
+        }
+        Ok(applied)
+    }
+
+    /// Empties the index and indexes every element of the store.
+    pub fn rebuild(&self, store: &Store, mut progress: impl FnMut(usize)) -> Result<usize> {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // The change log position is read first: changes made during the rebuild are applied
+        // again by the next catch-up, which is harmless (each is an upsert).
+        let last = store.last_seq()?;
+        writer.delete_all_documents().map_err(index_error)?;
+        let mut count = 0;
+        let mut batch = Vec::with_capacity(500);
+        store.for_each_element(|e| {
+            batch.push(e);
+            if batch.len() == 500 {
+                count += batch.len();
+                self.add_elements(&writer, store, std::mem::take(&mut batch))?;
+                progress(count);
+            }
+            Ok(())
+        })?;
+        count += batch.len();
+        self.add_elements(&writer, store, batch)?;
+        progress(count);
+        let mut commit = writer.prepare_commit().map_err(index_error)?;
+        commit.set_payload(&last.0.to_string());
+        commit.commit().map_err(index_error)?;
+        self.committed(last)?;
+        Ok(count)
+    }
+
+    fn apply(&self, writer: &IndexWriter, store: &Store, ids: &[String]) -> Result<()> {
+        for id in ids {
+            writer.delete_term(Term::from_field_text(self.fields.id, id));
+        }
+        let elements = store.get_elements(ids)?;
+        self.add_elements(writer, store, elements)
+    }
+
+    fn add_elements(&self, writer: &IndexWriter, store: &Store, elements: Vec<Element>) -> Result<()> {
+        // Organiser names are searchable on their events.
+        let organizers: Vec<String> = elements
+            .iter()
+            .filter(|e| e.kind == Kind::Event)
+            .flat_map(organizer_ids)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let names: std::collections::HashMap<String, String> = store
+            .get_elements(&organizers)?
+            .into_iter()
+            .filter_map(|o| Some((o.id.to_string(), o.doc.get("name")?.as_str()?.to_owned())))
+            .collect();
+        for e in elements {
+            let doc = self.document(store, e, &names)?;
+            writer.add_document(doc).map_err(index_error)?;
+        }
+        Ok(())
+    }
+
+    fn document(
+        &self,
+        store: &Store,
+        mut e: Element,
+        organizer_names: &std::collections::HashMap<String, String>,
+    ) -> Result<TantivyDocument> {
+        let f = &self.fields;
+        let facts = model::check(e.kind, &mut e.doc, store.zone())?;
+        let mut d = doc!(f.id => e.id.as_str(), f.kind => e.kind.as_str());
+        if let Some(t) = &facts.type_ {
+            d.add_text(f.type_, t.to_lowercase());
+        }
+        for tag in &facts.tags {
+            d.add_text(f.tags, tag);
+        }
+        if facts.private {
+            d.add_text(f.visibility, "private");
+            let creator = e.doc.get("creator").and_then(|c| c.as_str()).map(str::to_owned);
+            for reader in e
+                .links
+                .iter()
+                .filter(|l| matches!(l.link_type.as_str(), "members" | "contributors" | "attendees"))
+                .map(|l| l.other.to_string())
+                .chain(creator)
+            {
+                d.add_text(f.readers, reader);
+            }
+        } else {
+            d.add_text(f.visibility, "public");
+        }
+        let place = territory::locate(
+            facts.insee.as_deref(),
+            facts.postal_code.as_deref(),
+            facts.locality.as_deref(),
+        );
+        if let Some(c) = place {
+            d.add_text(f.insee, c.insee);
+            d.add_text(f.department, c.department);
+            d.add_text(f.region, c.region);
+        } else if let Some(insee) = &facts.insee {
+            d.add_text(f.insee, insee);
+        }
+        if let Some(cp) = &facts.postal_code {
+            d.add_text(f.postal_code, cp);
+        }
+        if let Some((lat, lon)) = facts.position {
+            d.add_f64(f.lat, lat);
+            d.add_f64(f.lon, lon);
+        }
+        if let Some(start) = facts.start {
+            d.add_i64(f.start, start);
+            d.add_i64(f.end, facts.end.unwrap_or(start).max(start));
+        }
+        // Text: what a visitor may type to find the element.
+        let mut text = String::new();
+        let mut push = |s: &str| {
+            text.push_str(s);
+            text.push('\n');
+        };
+        for key in [
+            "shortDescription",
+            "description",
+            "category",
+            "subtype",
+            "section",
+            "username",
+        ] {
+            if let Some(s) = e.doc.get(key).and_then(|v| v.as_str()) {
+                push(s);
+            }
+        }
+        for tag in &facts.tags {
+            push(tag);
+        }
+        if let Some(l) = &facts.locality {
+            push(l);
+        } else if let Some(c) = place {
+            push(c.name);
+        }
+        for id in organizer_ids(&e) {
+            if let Some(n) = organizer_names.get(&id) {
+                push(n);
+            }
+        }
+        for field in f.name {
+            d.add_text(field, &facts.name);
+        }
+        for field in f.text {
+            d.add_text(field, &text);
+        }
+        d.add_text(f.name_plain, &facts.name);
+        d.add_text(f.plain, format!("{}\n{}", facts.name, text));
+        Ok(d)
+    }
+
+    /// Runs a search. Privacy is part of the query: what the viewer may not see is neither
+    /// returned nor counted.
+    pub fn search(&self, q: &SearchQuery) -> Result<SearchHits> {
+        query::run(self, q)
+    }
+
+    /// Names that start with what the visitor is typing.
+    pub fn suggest(&self, text: &str, viewer: &Viewer, limit: usize) -> Result<Vec<Suggestion>> {
+        query::suggest(self, text, viewer, limit)
+    }
+
+    /// The stored id of a hit.
+    fn id_of(&self, doc: &TantivyDocument) -> Option<String> {
+        doc.get_first(self.fields.id)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
+}
+
+fn organizer_ids(e: &Element) -> Vec<String> {
+    let mut ids: Vec<String> = e
+        .links
+        .iter()
+        .filter(|l| l.link_type == "organizer")
+        .map(|l| l.other.to_string())
+        .collect();
+    if let Some(o) = e.doc.get("organizerId").and_then(|v| v.as_str()) {
+        if !ids.iter().any(|i| i == o) && model::ElementId::parse(o).is_some() {
+            ids.push(o.to_owned());
+        }
+    }
+    ids
+}
+
+fn same_schema(a: &Schema, b: &Schema) -> bool {
+    let names = |s: &Schema| {
+        s.fields()
+            .map(|(_, e)| (e.name().to_owned(), format!("{:?}", e.field_type())))
+            .collect::<Vec<_>>()
+    };
+    names(a) == names(b)
+}
+
+/// Runs the indexer: catches up now, then after every store write (coalesced), until the
+/// store is dropped. Returns at once; the work happens on its own thread.
+pub fn spawn_indexer(index: Arc<SearchIndex>, store: Arc<Store>) -> std::thread::JoinHandle<()> {
+    let wake = store.subscribe();
+    std::thread::Builder::new()
+        .name("copi-indexer".into())
+        .spawn(move || loop {
+            match index.catch_up(&store) {
+                Ok(n) if n > 0 => tracing::debug!(changes = n, "indexed"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "indexing failed; retrying"),
+            }
+            match wake.recv_timeout(Duration::from_secs(5)) {
+                Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    // Let a burst of writes land in one commit.
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        })
+        .expect("spawning a thread")
+}
+
+#[cfg(test)]
+mod tests;
