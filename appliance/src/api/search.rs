@@ -115,11 +115,14 @@ async fn search(
     let words: Vec<&str> = text.split_whitespace().collect();
     let (hashtags, rest): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| w.starts_with('#') && w.len() > 1);
     tags.extend(hashtags.iter().map(|t| model::normalize_tag(t)));
+    let scopes = Scope::parse_list(scope.unwrap_or("")).map_err(|e| Error::BadRequest(e.to_string()))?;
+    // Proximity is to the territory the visitor chose, else to the hub's.
+    let home = crate::territory::home_point(&scopes).or(hub.home);
     let query = SearchQuery {
         text: rest.join(" "),
         kinds: parse_kinds(r#type)?,
         tags,
-        scopes: Scope::parse_list(scope.unwrap_or("")).map_err(|e| Error::BadRequest(e.to_string()))?,
+        scopes,
         near: parse_near(near)?,
         from: parse_date("from", from, &zone, false)?,
         to: parse_date("to", to, &zone, true)?,
@@ -128,7 +131,7 @@ async fn search(
         offset: parse_cursor(cursor)?,
         viewer: search_viewer(viewer),
         now: model::now_seconds(),
-        home: hub.home,
+        home,
     };
     let (store, index) = (hub.store.clone(), hub.search.clone());
     let (hits, items) = blocking(move || {

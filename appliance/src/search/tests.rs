@@ -334,7 +334,10 @@ fn the_index_follows_updates_and_deletes_and_resumes() {
         .unwrap();
     c.index.catch_up(&c.store).unwrap();
     assert!(c.index.search(&anonymous("bibliothèque")).unwrap().ids.is_empty());
-    assert_eq!(c.index.search(&anonymous("boite livres")).unwrap().ids, std::slice::from_ref(&id));
+    assert_eq!(
+        c.index.search(&anonymous("boite livres")).unwrap().ids,
+        std::slice::from_ref(&id)
+    );
     c.store.delete_element(&id).unwrap();
     // A reopened index resumes from its last commit.
     let dir = c.store.path().parent().unwrap().to_owned();

@@ -135,3 +135,29 @@ fn communecter_samples_import_and_export_without_loss() {
     }
     assert_eq!(kinds.len(), 7, "samples cover every kind: {kinds:?}");
 }
+
+#[test]
+fn check_repairs_a_lagging_or_broken_search_index_and_reindex_rebuilds_it() {
+    let dir = TestDir::new();
+    copi_ok(&dir, &["import", samples_path().to_str().unwrap()]);
+    // The import wrote the store only: the index lags.
+    let out = copi(&dir, &["check", "--dry-run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success() && text.contains("search index lags"), "{text}");
+    let out = copi_ok(&dir, &["check"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("caught up"));
+    copi_ok(&dir, &["check", "--dry-run"]);
+
+    // A damaged index is rebuilt.
+    let meta = dir.data().join("index").join("meta.json");
+    std::fs::write(&meta, b"{ not json").unwrap();
+    let out = copi(&dir, &["check", "--dry-run"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stdout).contains("unusable"));
+    let out = copi_ok(&dir, &["check"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rebuilt"));
+    copi_ok(&dir, &["check", "--dry-run"]);
+
+    let out = copi_ok(&dir, &["reindex"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("indexed 9 elements"));
+    copi_ok(&dir, &["check", "--dry-run"]);
+}
