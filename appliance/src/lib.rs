@@ -1,5 +1,7 @@
 //! CoPi, the hub: CLI, HTTP server, element model, store.
+pub mod announce;
 pub mod api;
+pub mod backup;
 pub mod bundle;
 pub mod cli;
 pub mod config;
@@ -9,3 +11,4 @@ pub mod model;
 pub mod search;
 pub mod store;
 pub mod territory;
+pub mod web;

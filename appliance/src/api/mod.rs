@@ -32,6 +32,8 @@ pub struct Hub {
     pub started: Instant,
     /// The hub's home point (latitude, longitude), for ranking by proximity.
     pub home: Option<(f64, f64)>,
+    /// The captive portal's names.
+    pub portal: crate::web::Portal,
 }
 
 impl Hub {
@@ -52,6 +54,7 @@ impl Hub {
             config,
             started: Instant::now(),
             home,
+            portal: crate::web::Portal::default(),
         })
     }
 }
@@ -134,6 +137,7 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
         .attach(status::stage())
         .attach(elements::stage())
         .attach(search::stage())
+        .attach(crate::web::portal_stage())
 }
 
 #[cfg(test)]

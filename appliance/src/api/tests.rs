@@ -389,3 +389,58 @@ fn search_answers_with_items_facets_and_clear_errors() {
         assert_error(status, &body, status);
     }
 }
+
+#[test]
+fn captive_portal_probes_open_the_hub() {
+    let f = fixture();
+    // Each OS's probe, with the host it really asks.
+    for (host, path) in [
+        ("connectivitycheck.gstatic.com", "/generate_204"),
+        ("clients3.google.com", "/generate_204"),
+        ("captive.apple.com", "/hotspot-detect.html"),
+        ("www.msftconnecttest.com", "/connecttest.txt"),
+        ("www.msftncsi.com", "/ncsi.txt"),
+        ("detectportal.firefox.com", "/canonical.html"),
+        ("detectportal.firefox.com", "/success.txt"),
+        // Probes that reach the hub by its own name are answered the same way.
+        ("copi.lan", "/generate_204"),
+        ("10.42.0.1", "/hotspot-detect.html"),
+    ] {
+        let r = f.client.get(path).header(Header::new("Host", host)).dispatch();
+        assert_eq!(r.status(), Status::Found, "{host}{path}");
+        assert_eq!(
+            r.headers().get_one("Location"),
+            Some("http://copi.lan/portal"),
+            "{host}{path}"
+        );
+    }
+    // Any other page of a foreign host goes to the landing page too: never an HTTPS redirect.
+    let r = f
+        .client
+        .get("/some/page?x=1")
+        .header(Header::new("Host", "www.example.org"))
+        .dispatch();
+    assert_eq!(r.status(), Status::Found);
+    assert_eq!(r.headers().get_one("Location"), Some("http://copi.lan/portal"));
+    // The hub's own names are served normally.
+    let r = f
+        .client
+        .get("/healthz")
+        .header(Header::new("Host", "copi.local:80"))
+        .dispatch();
+    assert_eq!(r.status(), Status::Ok);
+    let r = f
+        .client
+        .get("/portal")
+        .header(Header::new("Host", "copi.lan"))
+        .dispatch();
+    assert_eq!(r.status(), Status::Ok);
+    assert_eq!(r.content_type(), Some(ContentType::HTML));
+    let page = r.into_string().unwrap();
+    assert!(page.contains("Vous êtes sur le hub CoPi"));
+    assert!(page.contains("<svg") && page.contains("http://copi.lan/"));
+    assert!(
+        !page.contains("https://"),
+        "the landing page loads nothing from elsewhere"
+    );
+}

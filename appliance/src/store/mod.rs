@@ -9,6 +9,7 @@ mod changes;
 mod elements;
 mod instance;
 mod records;
+pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
