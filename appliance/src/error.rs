@@ -25,7 +25,9 @@ pub enum Error {
     #[error("{0}")]
     Import(String),
     #[error("the data store failed: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(rusqlite::Error),
+    #[error("the hub's storage is full: nothing was changed; the admin must free space (old uploads, backups) before anything can be written")]
+    StorageFull,
     #[error("{0}")]
     Corrupt(String),
     #[error("{context}: {source}")]
@@ -34,6 +36,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Error::StorageFull,
+            _ => Error::Store(e),
+        }
+    }
 }
 
 impl Error {
@@ -59,6 +70,7 @@ impl Error {
             Error::Config(_) => "config",
             Error::Import(_) => "import",
             Error::Store(_) => "store",
+            Error::StorageFull => "storage_full",
             Error::Corrupt(_) => "corrupt",
             Error::Io { .. } => "io",
         }
@@ -73,13 +85,15 @@ impl Error {
             Error::NotFound { .. } => 404,
             Error::Conflict(_) => 409,
             Error::Unauthorized => 401,
+            Error::StorageFull => 507,
             Error::Config(_) | Error::Store(_) | Error::Corrupt(_) | Error::Io { .. } => 500,
         }
     }
 
-    /// What a client is told. Server-side failures are not described to clients.
+    /// What a client is told. Server-side failures are not described to clients, except a
+    /// full disk, which the admin has to act on.
     pub fn public_message(&self) -> String {
-        if self.status() >= 500 {
+        if self.status() >= 500 && !matches!(self, Error::StorageFull) {
             "the hub could not complete the request; the admin can find details in its logs".into()
         } else {
             self.to_string()

@@ -135,7 +135,10 @@ async fn search(
     };
     let (store, index) = (hub.store.clone(), hub.search.clone());
     let (hits, items) = blocking(move || {
-        index.fresh(&store)?;
+        if let Err(e) = index.fresh(&store) {
+            // A stale answer beats none: the indexer retries on its own.
+            tracing::warn!(error = %e, "search index could not catch up");
+        }
         let hits = index.search(&query)?;
         let ids: Vec<String> = hits.ids.iter().map(ElementId::to_string).collect();
         let items = store.get_elements(&ids)?;
@@ -173,7 +176,10 @@ async fn suggest(hub: &State<Hub>, viewer: Viewer, q: Option<&str>, limit: Optio
     };
     let (store, index) = (hub.store.clone(), hub.search.clone());
     let items = blocking(move || {
-        index.fresh(&store)?;
+        if let Err(e) = index.fresh(&store) {
+            // A stale answer beats none: the indexer retries on its own.
+            tracing::warn!(error = %e, "search index could not catch up");
+        }
         let hits = index.suggest(&text, &search_viewer(viewer), limit)?;
         let ids: Vec<String> = hits.iter().map(|s| s.id.to_string()).collect();
         store.get_elements(&ids)

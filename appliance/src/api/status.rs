@@ -51,6 +51,7 @@ async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
             "indexed_seq": hub.search.indexed_seq().0,
             "store_seq": last_seq.0,
             "documents": hub.search.doc_count(),
+            "in_memory": hub.search.is_in_memory(),
         },
         "sync": {
             "configured": sync.main_url.is_some(),

@@ -79,15 +79,34 @@ impl SearchIndex {
         Self::open(data_dir)
     }
 
-    /// Opens the index, or recreates it when it cannot be used.
+    /// Opens the index, or recreates it when it cannot be used. When even that fails (a
+    /// full or read-only card), the hub still serves: the index is then kept in memory and
+    /// rebuilt from the store by the indexer.
     pub fn open_or_recreate(data_dir: &Path) -> Result<SearchIndex> {
-        match Self::open(data_dir) {
+        let error = match Self::open(data_dir) {
+            Ok(i) => return Ok(i),
+            Err(e) => e,
+        };
+        tracing::warn!(error = %error, "search index unusable: rebuilding it from the store");
+        match Self::recreate(data_dir) {
             Ok(i) => Ok(i),
             Err(e) => {
-                tracing::warn!(error = %e, "search index unusable: rebuilding it from the store");
-                Self::recreate(data_dir)
+                tracing::error!(error = %e, "cannot write a search index on disk: keeping it in memory until restart");
+                Self::in_memory()
             }
         }
+    }
+
+    /// An index in RAM (degraded mode; see [`SearchIndex::open_or_recreate`]).
+    pub fn in_memory() -> Result<SearchIndex> {
+        let (schema, fields) = schema::build();
+        let index = Index::create_in_ram(schema);
+        Self::finish(PathBuf::new(), index, fields)
+    }
+
+    /// Whether the index lives in memory only.
+    pub fn is_in_memory(&self) -> bool {
+        self.dir.as_os_str().is_empty()
     }
 
     fn finish(dir: PathBuf, index: Index, fields: Fields) -> Result<SearchIndex> {

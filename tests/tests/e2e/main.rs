@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `copi` binary, real data dirs, real HTTP on loopback.
 
+mod appliance;
 mod bundles;
 mod crash;
 mod demo;

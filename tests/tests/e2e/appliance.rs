@@ -1,0 +1,84 @@
+//! The appliance's hard days: a full SD card.
+
+use std::process::Command;
+
+use copi_e2e::{copi, Server, TestDir};
+use serde_json::json;
+
+/// Mounts a small tmpfs on `dir`'s data dir; `None` where mounting is not allowed (not
+/// root), in which case the test says so and checks nothing.
+fn small_filesystem(dir: &TestDir, size: &str) -> Option<Unmount> {
+    std::fs::create_dir_all(dir.data()).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir.data())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    ok.then(|| Unmount(dir.data()))
+}
+
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_gives_a_clear_error_and_an_intact_store() {
+    let dir = TestDir::new();
+    let Some(_mounted) = small_filesystem(&dir, "3m") else {
+        eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
+        return;
+    };
+    let mut server = Server::start(&dir, &[]);
+    let mut acked = Vec::new();
+    let mut refusal = None;
+    for n in 0..2000 {
+        let body = json!({"kind": "project", "name": format!("Projet {n}"), "description": "é".repeat(10_000)});
+        let (status, answer) = server.post("/api/v1/elements", &body);
+        match status {
+            201 => acked.push(answer["id"].as_str().unwrap().to_owned()),
+            _ => {
+                refusal = Some((status, answer));
+                break;
+            }
+        }
+    }
+    let (status, answer) = refusal.expect("a 3 MB filesystem fills up");
+    assert_eq!(status, 507, "{answer}");
+    assert_eq!(answer["error"]["code"], json!("storage_full"));
+    assert!(answer["error"]["message"].as_str().unwrap().contains("storage is full"));
+    assert!(acked.len() > 10, "only {} writes before the disk was full", acked.len());
+    // Reads still work, and more writes keep failing cleanly.
+    assert_eq!(server.get("/healthz").0, 200);
+    let (status, _) = server.post(
+        "/api/v1/elements",
+        &json!({"kind": "project", "name": "encore", "description": "é".repeat(10_000)}),
+    );
+    assert_eq!(status, 507);
+    for id in &acked {
+        assert_eq!(server.get(&format!("/api/v1/elements/{id}")).0, 200, "{id}");
+    }
+    server.kill();
+
+    // The store is intact on the full disk.
+    let out = copi(&dir, &["check", "--dry-run"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains(&format!("checked {} elements", acked.len())),
+        "{report}"
+    );
+    assert!(!report.contains("SQLite integrity"), "{report}");
+    // Space is freed (the search index can always be rebuilt), and the hub serves again
+    // with every acknowledged write.
+    std::fs::remove_dir_all(dir.data().join("index")).unwrap();
+    let server = Server::start(&dir, &[]);
+    for id in &acked {
+        assert_eq!(server.get(&format!("/api/v1/elements/{id}")).0, 200, "{id}");
+    }
+    let (_, hits) = server.get("/api/v1/search?q=projet&limit=1");
+    assert_eq!(hits["total"].as_u64(), Some(acked.len() as u64));
+}
