@@ -11,4 +11,5 @@ pub mod model;
 pub mod search;
 pub mod store;
 pub mod territory;
+pub mod watchdog;
 pub mod web;

@@ -141,6 +141,7 @@ fn serve(config: Config, demo: bool) -> Result<()> {
     drop(store);
     let bind = config.bind;
     let hub = crate::api::Hub::open(config)?;
+    let store_for_watchdog = hub.store.clone();
     let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
         .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
         .max_blocking_threads(16)
@@ -149,6 +150,9 @@ fn serve(config: Config, demo: bool) -> Result<()> {
         .map_err(Error::io("cannot start the async runtime"))?;
     runtime.block_on(async move {
         let rocket = crate::api::rocket(hub)
+            .attach(rocket::fairing::AdHoc::on_liftoff("service manager", move |_| {
+                Box::pin(async move { crate::watchdog::start(store_for_watchdog) })
+            }))
             .ignite()
             .await
             .map_err(|e| Error::Config(format!("cannot start the server: {e}")))?;

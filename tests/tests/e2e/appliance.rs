@@ -82,3 +82,34 @@ fn a_full_disk_gives_a_clear_error_and_an_intact_store() {
     let (_, hits) = server.get("/api/v1/search?q=projet&limit=1");
     assert_eq!(hits["total"].as_u64(), Some(acked.len() as u64));
 }
+
+#[test]
+fn the_service_manager_is_told_when_the_hub_is_ready_and_its_watchdog_is_petted() {
+    use std::os::unix::net::UnixDatagram;
+    use std::time::Duration;
+    let dir = TestDir::new();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let port = copi_e2e::free_port();
+    let mut child = Command::new(copi_e2e::copi_bin())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(dir.data())
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000")
+        .env("COPI_LOG", "warn")
+        .env_remove("COPI_CONFIG")
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let mut messages = Vec::new();
+    while messages.iter().filter(|m: &&String| m.as_str() == "WATCHDOG=1").count() < 3 {
+        let n = socket.recv(&mut buf).expect("a notification within 30 s");
+        messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(messages[0].starts_with("READY=1"), "{messages:?}");
+    // READY is sent once the server answers.
+    assert!(messages.iter().skip(1).all(|m| m == "WATCHDOG=1"), "{messages:?}");
+}
