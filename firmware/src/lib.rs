@@ -122,10 +122,7 @@ pub enum Error {
     #[error("no ACT LED: neither /sys/class/leds/ACT nor /sys/class/leds/led0 exists")]
     NoActLed,
     #[error("LED {}: {source}", path.display())]
-    Led {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Led { path: PathBuf, source: std::io::Error },
 }
 
 #[cfg(test)]
