@@ -60,6 +60,23 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write one archive of the hub (store snapshot, uploads, config file) for `copi restore`
+    Backup {
+        /// The archive to write (a gzipped tar)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a `copi backup` archive into an empty or absent data dir
+    Restore {
+        /// The archive to restore
+        file: PathBuf,
+    },
+    /// Write the system configs (hostapd, dnsmasq, network) rendered from the config file
+    RenderConfig {
+        /// Directory to write them into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Write a demo bundle (for benchmarks and tests)
     #[command(hide = true)]
     DemoBundle {
@@ -114,6 +131,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export { out } => export(&config, out.as_deref()),
         Command::Reindex => reindex(&config),
         Command::Check { dry_run } => check(&config, !dry_run),
+        Command::Backup { out } => backup(&config, file, &out),
+        Command::Restore { file: archive } => restore(&config, &archive),
+        Command::RenderConfig { out } => render_config(&config, &out),
         Command::DemoBundle { elements, today, out } => demo_bundle(&config, elements, today.as_deref(), &out),
     }
 }
@@ -142,6 +162,8 @@ fn serve(config: Config, demo: bool) -> Result<()> {
     let bind = config.bind;
     let hub = crate::api::Hub::open(config)?;
     let store_for_watchdog = hub.store.clone();
+    let power_off = crate::hardware::PowerOff::default();
+    let power_off_on_button = power_off.clone();
     let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
         .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
         .max_blocking_threads(16)
@@ -150,8 +172,11 @@ fn serve(config: Config, demo: bool) -> Result<()> {
         .map_err(Error::io("cannot start the async runtime"))?;
     runtime.block_on(async move {
         let rocket = crate::api::rocket(hub)
-            .attach(rocket::fairing::AdHoc::on_liftoff("service manager", move |_| {
-                Box::pin(async move { crate::watchdog::start(store_for_watchdog) })
+            .attach(rocket::fairing::AdHoc::on_liftoff("service manager and hardware", move |rocket| {
+                Box::pin(async move {
+                    crate::watchdog::start(store_for_watchdog);
+                    crate::hardware::start(rocket.shutdown(), power_off_on_button);
+                })
             }))
             .ignite()
             .await
@@ -161,8 +186,12 @@ fn serve(config: Config, demo: bool) -> Result<()> {
             .launch()
             .await
             .map_err(|e| Error::Config(format!("the server stopped: {e}")))?;
-        Ok(())
-    })
+        Ok::<(), Error>(())
+    })?;
+    if power_off.requested() {
+        power_off.power_off();
+    }
+    Ok(())
 }
 
 fn read_bundle_file(file: &Path) -> Result<serde_json::Value> {
@@ -333,5 +362,81 @@ fn demo_bundle(config: &Config, elements: usize, day: Option<&str>, out: &Path) 
     let mut w = std::io::BufWriter::new(file);
     serde_json::to_writer(&mut w, &value).map_err(|e| Error::Corrupt(e.to_string()))?;
     w.flush().map_err(Error::io("cannot write the bundle"))?;
+    Ok(())
+}
+
+fn backup(config: &Config, config_file: Option<&Path>, out: &Path) -> Result<()> {
+    let summary = crate::backup::create(&config.data, config_file, out)?;
+    let m = &summary.manifest;
+    println!(
+        "backed up instance {} ({} elements, {} records, {} uploaded files, {}) to {} ({} bytes)",
+        m.instance_id,
+        m.store.elements,
+        m.store.records,
+        summary.uploads,
+        match &m.config_source {
+            Some(c) => format!("config file {c}"),
+            None => "no config file".into(),
+        },
+        out.display(),
+        summary.bytes
+    );
+    Ok(())
+}
+
+fn restore(config: &Config, archive: &Path) -> Result<()> {
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let summary = crate::backup::restore(archive, &config.data, |n, total| {
+        bar.get_or_insert_with(|| progress_bar(total, "indexing"))
+            .set_position(n as u64)
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let m = &summary.manifest;
+    println!(
+        "restored {} into {}: {} elements, {} records, {} uploaded files (backup of instance {} made {} by CoPi {})",
+        archive.display(),
+        config.data.display(),
+        summary.elements,
+        m.store.records,
+        summary.uploads,
+        m.instance_id,
+        m.created,
+        m.copi_version
+    );
+    println!(
+        "instance id: {} (new; the backup's {} is kept as the previous id)",
+        summary.instance.id,
+        summary.instance.previous.as_deref().unwrap_or(&m.instance_id)
+    );
+    println!("indexed {} elements", summary.indexed);
+    match &summary.config {
+        Some(path) => println!(
+            "config: the backup's config file{} was written to {}; move it to where this hub reads its config (--config, COPI_CONFIG or copi.toml on the boot partition)",
+            m.config_source.as_deref().map(|s| format!(" (from {s})")).unwrap_or_default(),
+            path.display()
+        ),
+        None => println!("config: the backup holds no config file"),
+    }
+    Ok(())
+}
+
+fn render_config(config: &Config, out: &Path) -> Result<()> {
+    let files = crate::system::render(config)?;
+    let written = crate::system::write(out, &files)?;
+    for name in &written.changed {
+        println!("wrote {}", out.join(name).display());
+    }
+    for name in &written.removed {
+        println!("removed {}", out.join(name).display());
+    }
+    println!(
+        "{} system files in {} ({} changed, {} removed)",
+        files.len(),
+        out.display(),
+        written.changed.len(),
+        written.removed.len()
+    );
     Ok(())
 }
