@@ -34,6 +34,8 @@ pub struct Hub {
     pub home: Option<(f64, f64)>,
     /// The captive portal's names.
     pub portal: crate::web::Portal,
+    /// Why the config file was not used (the last working one is in force), for the admin.
+    pub config_error: Option<String>,
 }
 
 impl Hub {
@@ -48,13 +50,18 @@ impl Hub {
         }
         crate::search::spawn_indexer(search.clone(), store.clone());
         let home = crate::territory::home_point(&config.hub.territories);
+        let portal = crate::web::Portal {
+            canonical: config.network.lan_name(),
+            names: vec![config.network.mdns_name()],
+        };
         Ok(Hub {
             store,
             search,
             config,
             started: Instant::now(),
             home,
-            portal: crate::web::Portal::default(),
+            portal,
+            config_error: None,
         })
     }
 }

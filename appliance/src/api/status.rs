@@ -46,7 +46,8 @@ async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
         "elements": elements,
         "elements_total": total,
         "records": records,
-        "modules": ["directory", "search", "json_export"],
+        "modules": hub.config.modules.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        "config_error": if viewer.0 == crate::store::Visibility::All { hub.config_error.clone() } else { None },
         "search": {
             "indexed_seq": hub.search.indexed_seq().0,
             "store_seq": last_seq.0,

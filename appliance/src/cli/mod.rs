@@ -118,15 +118,33 @@ fn run(cli: Cli) -> Result<()> {
         _ => None,
     };
     let file = cli.config.as_deref().filter(|p| !p.as_os_str().is_empty());
-    let config = Config::load(
-        file,
-        &Overrides {
-            data: cli.data.clone(),
-            bind,
-        },
-    )?;
+    let overrides = Overrides {
+        data: cli.data.clone(),
+        bind,
+    };
+    // What brings the box up (serving, rendering its network) keeps the last working
+    // config when the file on the boot partition is broken; other commands just refuse.
+    let boots = matches!(cli.command, Command::Serve { .. } | Command::RenderConfig { .. });
+    let (config, config_error) = if boots {
+        let data = cli
+            .data
+            .clone()
+            .or_else(|| {
+                std::env::var_os("COPI_DATA")
+                    .filter(|d| !d.is_empty())
+                    .map(PathBuf::from)
+            })
+            .unwrap_or_else(|| Config::default().data);
+        let loaded = Config::load_with_fallback(file, &overrides, &data.join(crate::config::LAST_GOOD_FILE))?;
+        if let Some(e) = &loaded.file_error {
+            tracing::error!("the config file cannot be used, the last working one stays in force: {e}");
+        }
+        (loaded.config, loaded.file_error.map(|e| e.to_string()))
+    } else {
+        (Config::load(file, &overrides)?, None)
+    };
     match cli.command {
-        Command::Serve { demo, .. } => serve(config, demo),
+        Command::Serve { demo, .. } => serve(config, config_error, demo),
         Command::Import { file } => import(&config, &file),
         Command::Export { out } => export(&config, out.as_deref()),
         Command::Reindex => reindex(&config),
@@ -146,7 +164,7 @@ fn today(config: &Config) -> jiff::civil::Date {
     jiff::Timestamp::now().to_zoned_datetime(config.time_zone()).date()
 }
 
-fn serve(config: Config, demo: bool) -> Result<()> {
+fn serve(config: Config, config_error: Option<String>, demo: bool) -> Result<()> {
     let store = open_store(&config)?;
     if demo && store.is_empty()? {
         let value = crate::demo::generate(today(&config), &crate::demo::DemoSize::default());
@@ -160,7 +178,20 @@ fn serve(config: Config, demo: bool) -> Result<()> {
     }
     drop(store);
     let bind = config.bind;
-    let hub = crate::api::Hub::open(config)?;
+    // Announced over mDNS on the appliance (where a Wi-Fi access point is configured).
+    let _announcer = config.wifi.as_ref().and_then(|_| {
+        let announcement = crate::announce::Announcement {
+            host: config.network.name.clone(),
+            instance: config.hub.name.clone(),
+            port: bind.port(),
+            path: "/".into(),
+        };
+        crate::announce::Announcer::start(&announcement)
+            .map_err(|e| tracing::warn!(error = %e, "not announced over mDNS"))
+            .ok()
+    });
+    let mut hub = crate::api::Hub::open(config)?;
+    hub.config_error = config_error;
     let store_for_watchdog = hub.store.clone();
     let power_off = crate::hardware::PowerOff::default();
     let power_off_on_button = power_off.clone();
@@ -172,12 +203,15 @@ fn serve(config: Config, demo: bool) -> Result<()> {
         .map_err(Error::io("cannot start the async runtime"))?;
     runtime.block_on(async move {
         let rocket = crate::api::rocket(hub)
-            .attach(rocket::fairing::AdHoc::on_liftoff("service manager and hardware", move |rocket| {
-                Box::pin(async move {
-                    crate::watchdog::start(store_for_watchdog);
-                    crate::hardware::start(rocket.shutdown(), power_off_on_button);
-                })
-            }))
+            .attach(rocket::fairing::AdHoc::on_liftoff(
+                "service manager and hardware",
+                move |rocket| {
+                    Box::pin(async move {
+                        crate::watchdog::start(store_for_watchdog);
+                        crate::hardware::start(rocket.shutdown(), power_off_on_button);
+                    })
+                },
+            ))
             .ignite()
             .await
             .map_err(|e| Error::Config(format!("cannot start the server: {e}")))?;

@@ -37,10 +37,7 @@ pub fn snapshot(db: &Path, dest: &Path) -> Result<SnapshotFacts> {
     if !db.is_file() {
         return Err(Error::not_found(format!("database {}", db.display())));
     }
-    let src = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let src = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     src.busy_timeout(Duration::from_secs(10))?;
     let mut dst = Connection::open(dest)?;
     {
@@ -78,11 +75,8 @@ pub fn snapshot(db: &Path, dest: &Path) -> Result<SnapshotFacts> {
 /// that passes `PRAGMA integrity_check`, it is a CoPi store, and every migration it records
 /// is one this CoPi knows (older ones are migrated when the store is opened).
 pub fn verify_copy(path: &Path) -> Result<SnapshotFacts> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| Error::Corrupt(format!("the store in the archive cannot be opened: {e}")))?;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| Error::Corrupt(format!("the store in the archive cannot be opened: {e}")))?;
     inspect(&conn)
 }
 
@@ -102,12 +96,20 @@ pub fn forget_origin(path: &Path) -> Result<()> {
 
 fn inspect(conn: &Connection) -> Result<SnapshotFacts> {
     let corrupt = |e: rusqlite::Error| Error::Corrupt(format!("the store is not a readable SQLite database: {e}"));
-    let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(corrupt)?;
-    if integrity != "ok" {
+    let integrity: Vec<String> = {
+        let mut stmt = conn.prepare("PRAGMA integrity_check(5)").map_err(corrupt)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(corrupt)?;
+        rows.collect::<Result<_, _>>().map_err(corrupt)?
+    };
+    if integrity != ["ok"] {
+        let found: Vec<&str> = integrity
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.starts_with("***"))
+            .collect();
         return Err(Error::Corrupt(format!(
-            "the store fails SQLite's integrity check: {integrity}"
+            "the store fails SQLite's integrity check ({})",
+            found.join("; ")
         )));
     }
     let has_table = |name: &str| -> Result<bool> {

@@ -113,3 +113,62 @@ fn the_service_manager_is_told_when_the_hub_is_ready_and_its_watchdog_is_petted(
     // READY is sent once the server answers.
     assert!(messages.iter().skip(1).all(|m| m == "WATCHDOG=1"), "{messages:?}");
 }
+
+fn write_config(dir: &TestDir, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join("copi.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_resolver_on_this_machine_finds_the_hub_over_mdns() {
+    let dir = TestDir::new();
+    let name = format!("copie2e{}", fastrand::u32(..));
+    let config = write_config(
+        &dir,
+        &format!("[hub]\nname = \"Tiers-lieu {name}\"\n[wifi]\ncountry = \"FR\"\n[network]\nname = \"{name}\"\n"),
+    );
+    let server = Server::start(&dir, &["--config", config.to_str().unwrap()]);
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("mdns_browse.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(format!("Tiers-lieu {name}"))
+        .arg("20")
+        .output()
+        .unwrap();
+    let found = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "not found over mDNS: {}{}",
+        found,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(found.trim(), format!("{name}.local. {port} /"));
+}
+
+#[test]
+fn a_broken_config_file_leaves_the_last_working_one_in_force() {
+    let dir = TestDir::new();
+    let config = write_config(&dir, "[hub]\nname = \"Hub des Lilas\"\n");
+    let mut server = Server::start(&dir, &["--config", config.to_str().unwrap()]);
+    assert_eq!(server.get("/api/v1/status").1["name"], json!("Hub des Lilas"));
+    server.kill();
+    write_config(&dir, "[hub]\nname = \"Hub des Roses\"\nnmae = \"typo\"\n");
+    let server = Server::start(&dir, &["--config", config.to_str().unwrap()]);
+    assert_eq!(server.get("/api/v1/status").1["name"], json!("Hub des Lilas"));
+    let status: serde_json::Value = ureq::get(&format!("{}/api/v1/status", server.base))
+        .set("Authorization", &format!("Bearer {}", copi_e2e::TOKEN))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let error = status["config_error"].as_str().unwrap();
+    assert!(error.contains("line 3") && error.contains("nmae"), "{error}");
+    // Other commands refuse the broken file outright.
+    let out = copi(&dir, &["export", "--config", config.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nmae"));
+}

@@ -1,6 +1,8 @@
 //! End-to-end tests: the real `copi` binary, real data dirs, real HTTP on loopback.
 
 mod appliance;
+mod backup;
 mod bundles;
 mod crash;
 mod demo;
+mod render;
