@@ -11,6 +11,7 @@ pub mod hardware;
 pub mod model;
 pub mod search;
 pub mod store;
+pub mod sysinfo;
 pub mod system;
 pub mod territory;
 pub mod watchdog;

@@ -142,6 +142,7 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
         .manage(hub)
         .register("/", rocket::catchers![default_catcher])
         .attach(status::stage())
+        .attach(status::admin_stage())
         .attach(elements::stage())
         .attach(search::stage())
         .attach(crate::web::portal_stage())

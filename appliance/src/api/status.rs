@@ -67,3 +67,21 @@ pub fn stage() -> AdHoc {
         rocket.mount("/", rocket::routes![healthz, status])
     })
 }
+
+/// `GET /api/v1/admin/system`: the machine, for the admin (disk, temperature, throttling,
+/// uptime, network, Wi-Fi clients).
+#[rocket::get("/api/v1/admin/system")]
+async fn system(hub: &State<Hub>, admin: Result<super::Admin, crate::error::Error>) -> ApiResult<Json<Value>> {
+    admin?;
+    let data = hub.config.data.clone();
+    let info = blocking(move || Ok(crate::sysinfo::Sources::default().collect(&data))).await?;
+    Ok(Json(
+        serde_json::to_value(info).map_err(|e| crate::error::Error::Corrupt(e.to_string()))?,
+    ))
+}
+
+pub fn admin_stage() -> AdHoc {
+    AdHoc::on_ignite("admin system", |rocket| async {
+        rocket.mount("/", rocket::routes![system])
+    })
+}

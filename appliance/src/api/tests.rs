@@ -444,3 +444,15 @@ fn captive_portal_probes_open_the_hub() {
         "the landing page loads nothing from elsewhere"
     );
 }
+
+#[test]
+fn the_machine_is_for_the_admin() {
+    let f = fixture();
+    let (status, body) = f.get("/api/v1/admin/system");
+    assert_error(status, &body, Status::Unauthorized);
+    let r = f.client.get("/api/v1/admin/system").header(auth()).dispatch();
+    assert_eq!(r.status(), Status::Ok);
+    let body: Value = r.into_json().unwrap();
+    assert!(body["disk"]["total_bytes"].as_u64().unwrap() > 0, "{body}");
+    assert!(body["uptime_seconds"].as_u64().is_some(), "{body}");
+}
