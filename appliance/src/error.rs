@@ -20,6 +20,16 @@ pub enum Error {
     Conflict(String),
     #[error("a valid admin token is required (Authorization: Bearer …)")]
     Unauthorized,
+    #[error("sign in first: a session cookie or Authorization: Bearer TOKEN (POST /api/v1/auth/login)")]
+    SignInRequired,
+    #[error("wrong email or password")]
+    WrongCredentials,
+    #[error("this request needs the X-CSRF-Token header of your session (GET /api/v1/auth/csrf)")]
+    Csrf,
+    #[error("too many failed attempts: try again in {retry_after} seconds")]
+    Throttled { retry_after: u64 },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{0}")]
     Config(String),
     #[error("{0}")]
@@ -66,7 +76,11 @@ impl Error {
             Error::TooLarge(_) => "too_large",
             Error::NotFound { .. } => "not_found",
             Error::Conflict(_) => "conflict",
-            Error::Unauthorized => "unauthorized",
+            Error::Unauthorized | Error::SignInRequired => "unauthorized",
+            Error::WrongCredentials => "wrong_credentials",
+            Error::Csrf => "csrf",
+            Error::Throttled { .. } => "too_many_attempts",
+            Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::Config(_) => "config",
             Error::Import(_) => "import",
             Error::Store(_) => "store",
@@ -84,7 +98,10 @@ impl Error {
             Error::Invalid(_) | Error::Import(_) => 422,
             Error::NotFound { .. } => 404,
             Error::Conflict(_) => 409,
-            Error::Unauthorized => 401,
+            Error::Unauthorized | Error::SignInRequired | Error::WrongCredentials => 401,
+            Error::Csrf => 403,
+            Error::UnsupportedMediaType(_) => 415,
+            Error::Throttled { .. } => 429,
             Error::StorageFull => 507,
             Error::Config(_) | Error::Store(_) | Error::Corrupt(_) | Error::Io { .. } => 500,
         }

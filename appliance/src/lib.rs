@@ -1,4 +1,5 @@
 //! CoPi, the hub: CLI, HTTP server, element model, store.
+pub mod accounts;
 pub mod announce;
 pub mod api;
 pub mod backup;

@@ -2,6 +2,7 @@
 //! types. Handlers are thin: request guards for auth and the store, then a call into the
 //! store off the async executor.
 
+mod accounts;
 mod auth;
 mod body;
 mod elements;
@@ -21,7 +22,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::store::Store;
 
-pub use auth::{Admin, Viewer};
+pub use auth::{Admin, User, Viewer};
 pub use body::JsonObject;
 
 /// What every handler can reach, kept in Rocket's managed state.
@@ -132,6 +133,8 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
         .merge(("address", hub.config.bind.ip()))
         .merge(("port", hub.config.bind.port()))
         .merge(("ident", "CoPi"))
+        // Client addresses are the socket peers: a header must not choose a throttling bucket.
+        .merge(("ip_header", false))
         .merge(("log_level", rocket::config::LogLevel::Off))
         .merge(("cli_colors", false))
         .merge((
@@ -145,6 +148,7 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
         .attach(status::admin_stage())
         .attach(elements::stage())
         .attach(search::stage())
+        .attach(accounts::stage())
         .attach(crate::web::portal_stage())
 }
 

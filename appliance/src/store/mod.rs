@@ -5,6 +5,7 @@
 //! small pool of read-only connections; with WAL, readers never wait for the writer. Every
 //! write appends to the change log in the same transaction.
 
+mod accounts;
 mod changes;
 mod elements;
 mod instance;
@@ -26,7 +27,10 @@ pub fn elements_max_limit() -> usize {
 }
 pub use instance::Instance;
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", include_str!("migrations/0001_initial.sql")),
+    ("0002_accounts", include_str!("migrations/0002_accounts.sql")),
+];
 
 /// Read connections kept open between requests.
 const MAX_IDLE_READERS: usize = 4;
