@@ -321,6 +321,10 @@ fn check_index(config: &Config, store: &Store, repair: bool, report: &mut crate:
     let elements: u64 = store.count_elements(crate::store::Visibility::All)?.values().sum();
     let index = match crate::search::SearchIndex::open(&config.data) {
         Ok(index) => index,
+        Err(e @ Error::Conflict(_)) => {
+            println!("search index not checked: {e}");
+            return Ok(());
+        }
         Err(e) => {
             report.problems.push(format!("search index unusable: {e}"));
             if !repair {

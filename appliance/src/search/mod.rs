@@ -73,6 +73,13 @@ impl SearchIndex {
     /// found corrupt).
     pub fn recreate(data_dir: &Path) -> Result<SearchIndex> {
         let dir = data_dir.join(INDEX_DIR);
+        // Refuse while another process writes it (its lock is held); a damaged index, or
+        // one nobody holds, is removed.
+        if dir.exists() {
+            if let Err(e @ Error::Conflict(_)) = Self::open(data_dir) {
+                return Err(e);
+            }
+        }
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(Error::io(format!("cannot remove {}", dir.display())))?;
         }
@@ -85,6 +92,8 @@ impl SearchIndex {
     pub fn open_or_recreate(data_dir: &Path) -> Result<SearchIndex> {
         let error = match Self::open(data_dir) {
             Ok(i) => return Ok(i),
+            // Another hub holds it: never pull it from under that one.
+            Err(e @ Error::Conflict(_)) => return Err(e),
             Err(e) => e,
         };
         tracing::warn!(error = %error, "search index unusable: rebuilding it from the store");
@@ -111,7 +120,12 @@ impl SearchIndex {
 
     fn finish(dir: PathBuf, index: Index, fields: Fields) -> Result<SearchIndex> {
         schema::register(index.tokenizers());
-        let writer = index.writer_with_num_threads(1, 15_000_000).map_err(index_error)?;
+        let writer = index.writer_with_num_threads(1, 15_000_000).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => Error::Conflict(
+                "the search index is in use by another copi process (is the hub running? stop it first)".into(),
+            ),
+            e => index_error(e),
+        })?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

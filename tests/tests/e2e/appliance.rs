@@ -172,3 +172,20 @@ fn a_broken_config_file_leaves_the_last_working_one_in_force() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nmae"));
 }
+
+#[test]
+fn maintenance_commands_never_pull_the_index_from_under_a_running_hub() {
+    let dir = TestDir::new();
+    let server = Server::start(&dir, &["--demo"]);
+    let (_, before) = server.get("/api/v1/search?q=compost");
+    assert!(before["total"].as_u64().unwrap() > 0);
+    let out = copi(&dir, &["check", "--dry-run"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(report.contains("search index not checked"), "{report}");
+    let out = copi(&dir, &["reindex"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another copi process"));
+    let (_, after) = server.get("/api/v1/search?q=compost");
+    assert_eq!(after["total"], before["total"]);
+}
