@@ -197,7 +197,9 @@ fn serve(config: Config, config_error: Option<String>, demo: bool) -> Result<()>
     let power_off_on_button = power_off.clone();
     let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
         .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
-        .max_blocking_threads(16)
+        // Store and index work runs on these; more threads than a few per core only add memory
+        // (a malloc arena and buffers each) on a 512 MB Pi.
+        .max_blocking_threads(4)
         .enable_all()
         .build()
         .map_err(Error::io("cannot start the async runtime"))?;
