@@ -254,6 +254,17 @@ fn import(config: &Config, file: &Path) -> Result<()> {
     let bar = progress_bar(bundle.len() as u64, "importing");
     let summary = bundle.write(&store, || bar.inc(1))?;
     bar.finish_and_clear();
+    // Index now, so that the hub starts with its index current (indexing is the memory-
+    // hungry part; a running hub holds the index and catches up by itself).
+    match crate::search::SearchIndex::open_or_recreate(&config.data) {
+        Ok(index) => {
+            let spinner = progress_bar(0, "indexing");
+            index.catch_up(&store)?;
+            spinner.finish_and_clear();
+        }
+        Err(e @ Error::Conflict(_)) => eprintln!("not indexed here: {e}; the running hub indexes the import"),
+        Err(e) => return Err(e),
+    }
     println!(
         "imported {} elements and {} records from {}",
         summary.elements,
