@@ -205,22 +205,6 @@ fn prepare(dir: &Path, elements: usize) -> R<()> {
     Ok(())
 }
 
-/// The organisers of an event, as the index finds them (links, then `organizerId`).
-fn organizer_ids(e: &Element) -> Vec<String> {
-    let mut ids: Vec<String> = e
-        .links
-        .iter()
-        .filter(|l| l.link_type == "organizer")
-        .map(|l| l.other.to_string())
-        .collect();
-    if let Some(o) = e.doc.get("organizerId").and_then(|v| v.as_str()) {
-        if !ids.iter().any(|i| i == o) && model::ElementId::parse(o).is_some() {
-            ids.push(o.to_owned());
-        }
-    }
-    ids
-}
-
 /// Builds the FTS5 database: a contentless FTS5 table (the tantivy index stores no text
 /// either) whose rowids are those of `el`, the filter columns, and `tags`.
 fn build_fts(store: &Store, path: &Path) -> R<usize> {
@@ -302,7 +286,7 @@ fn build_fts(store: &Store, path: &Path) -> R<usize> {
                     text.push('\n');
                 }
             }
-            for id in organizer_ids(&e) {
+            for id in Element::organizer_ids(&e) {
                 if let Some(n) = names.get(&id) {
                     text.push_str(n);
                     text.push('\n');

@@ -584,6 +584,22 @@ pub fn links_to_value(links: &[Link]) -> Value {
 }
 
 impl Element {
+    /// The organisers of an event: its `organizer` links, then Communecter's `organizerId`.
+    pub fn organizer_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .links
+            .iter()
+            .filter(|l| l.link_type == "organizer")
+            .map(|l| l.other.to_string())
+            .collect();
+        if let Some(o) = self.doc.get("organizerId").and_then(|v| v.as_str()) {
+            if !ids.iter().any(|i| i == o) && ElementId::parse(o).is_some() {
+                ids.push(o.to_owned());
+            }
+        }
+        ids
+    }
+
     /// CoPi's JSON for an element: `id`, `kind`, `collection`, the document, `links`.
     pub fn to_json(&self) -> Value {
         let mut out = Map::with_capacity(self.doc.len() + 4);

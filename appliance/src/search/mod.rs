@@ -243,7 +243,7 @@ impl SearchIndex {
         let organizers: Vec<String> = elements
             .iter()
             .filter(|e| e.kind == Kind::Event)
-            .flat_map(organizer_ids)
+            .flat_map(Element::organizer_ids)
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -338,7 +338,7 @@ impl SearchIndex {
         } else if let Some(c) = place {
             push(c.name);
         }
-        for id in organizer_ids(&e) {
+        for id in e.organizer_ids() {
             if let Some(n) = organizer_names.get(&id) {
                 push(n);
             }
@@ -371,21 +371,6 @@ impl SearchIndex {
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     }
-}
-
-fn organizer_ids(e: &Element) -> Vec<String> {
-    let mut ids: Vec<String> = e
-        .links
-        .iter()
-        .filter(|l| l.link_type == "organizer")
-        .map(|l| l.other.to_string())
-        .collect();
-    if let Some(o) = e.doc.get("organizerId").and_then(|v| v.as_str()) {
-        if !ids.iter().any(|i| i == o) && model::ElementId::parse(o).is_some() {
-            ids.push(o.to_owned());
-        }
-    }
-    ids
 }
 
 fn same_schema(a: &Schema, b: &Schema) -> bool {
