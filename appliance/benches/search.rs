@@ -272,20 +272,7 @@ fn build_fts(store: &Store, path: &Path) -> R<usize> {
             for t in &facts.tags {
                 tag.execute(rusqlite::params![rowid, t])?;
             }
-            let mut text = String::new();
-            for key in [
-                "shortDescription",
-                "description",
-                "category",
-                "subtype",
-                "section",
-                "username",
-            ] {
-                if let Some(s) = e.doc.get(key).and_then(|v| v.as_str()) {
-                    text.push_str(s);
-                    text.push('\n');
-                }
-            }
+            let mut text = copi::search::document_text(&e);
             for id in Element::organizer_ids(&e) {
                 if let Some(n) = names.get(&id) {
                     text.push_str(n);

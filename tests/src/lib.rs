@@ -281,3 +281,32 @@ pub mod communecter {
         }
     }
 }
+
+/// Reads a JSON file.
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("readable")).expect("JSON")
+}
+
+/// `copi export` of a test hub, parsed.
+pub fn export_of(dir: &TestDir) -> Value {
+    let out = dir.path().join(format!("export-{}.json", fastrand::u32(..)));
+    copi_ok(dir, &["export", "--out", out.to_str().expect("utf-8 path")]);
+    read_json(&out)
+}
+
+/// id → document, for every element and record of an export (records as `news/<id>`, …).
+pub fn by_id(export: &Value) -> std::collections::BTreeMap<String, Value> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in export["elements"].as_array().expect("elements") {
+        out.insert(e["id"].as_str().expect("id").to_owned(), e.clone());
+    }
+    for section in ["news", "comments", "documents"] {
+        for r in export[section].as_array().expect("records") {
+            out.insert(
+                format!("{section}/{}", r["_id"]["$id"].as_str().expect("_id")),
+                r.clone(),
+            );
+        }
+    }
+    out
+}

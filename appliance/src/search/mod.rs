@@ -313,23 +313,11 @@ impl SearchIndex {
             d.add_i64(f.end, facts.end.unwrap_or(start).max(start));
         }
         // Text: what a visitor may type to find the element.
-        let mut text = String::new();
+        let mut text = document_text(&e);
         let mut push = |s: &str| {
             text.push_str(s);
             text.push('\n');
         };
-        for key in [
-            "shortDescription",
-            "description",
-            "category",
-            "subtype",
-            "section",
-            "username",
-        ] {
-            if let Some(s) = e.doc.get(key).and_then(|v| v.as_str()) {
-                push(s);
-            }
-        }
         for tag in &facts.tags {
             push(tag);
         }
@@ -371,6 +359,26 @@ impl SearchIndex {
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     }
+}
+
+/// The document fields whose text is searched besides the name (one per line); the index
+/// adds tags, locality and organiser names.
+pub fn document_text(e: &Element) -> String {
+    let mut text = String::new();
+    for key in [
+        "shortDescription",
+        "description",
+        "category",
+        "subtype",
+        "section",
+        "username",
+    ] {
+        if let Some(s) = e.doc.get(key).and_then(|v| v.as_str()) {
+            text.push_str(s);
+            text.push('\n');
+        }
+    }
+    text
 }
 
 fn same_schema(a: &Schema, b: &Schema) -> bool {

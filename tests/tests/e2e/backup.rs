@@ -1,6 +1,8 @@
 //! `copi backup` / `copi restore`: a hub backed up while it serves and writes, restored into
 //! empty data dirs; damaged, foreign and unsafe archives refused without changing anything.
 
+use copi_e2e::{by_id, export_of};
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,30 +14,6 @@ use std::time::{Duration, Instant};
 use copi_e2e::{copi, copi_ok, samples_path, Server, TestDir};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn export_of(dir: &TestDir) -> Value {
-    let out = dir.path().join(format!("export-{}.json", fastrand::u32(..)));
-    copi_ok(dir, &["export", "--out", out.to_str().unwrap()]);
-    read_json(&out)
-}
-
-/// id → document, for every element and record of an export.
-fn by_id(export: &Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for e in export["elements"].as_array().unwrap() {
-        out.insert(e["id"].as_str().unwrap().to_owned(), e.clone());
-    }
-    for section in ["news", "comments", "documents"] {
-        for r in export[section].as_array().unwrap() {
-            out.insert(format!("{section}/{}", r["_id"]["$id"].as_str().unwrap()), r.clone());
-        }
-    }
-    out
-}
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -1,34 +1,10 @@
 //! `copi export` / `copi import` across data dirs.
 
-use std::collections::BTreeMap;
+use copi_e2e::{by_id, export_of, read_json};
 
 use copi_e2e::communecter::{assert_nothing_lost, normalize};
 use copi_e2e::{copi, copi_ok, samples_path, TestDir};
 use serde_json::{json, Value};
-
-fn read_json(path: &std::path::Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-/// id → document, for every element and record of an export.
-fn by_id(export: &Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for e in export["elements"].as_array().unwrap() {
-        out.insert(e["id"].as_str().unwrap().to_owned(), e.clone());
-    }
-    for section in ["news", "comments", "documents"] {
-        for r in export[section].as_array().unwrap() {
-            out.insert(format!("{section}/{}", r["_id"]["$id"].as_str().unwrap()), r.clone());
-        }
-    }
-    out
-}
-
-fn export_of(dir: &TestDir) -> Value {
-    let out = dir.path().join(format!("export-{}.json", fastrand::u32(..)));
-    copi_ok(dir, &["export", "--out", out.to_str().unwrap()]);
-    read_json(&out)
-}
 
 #[test]
 fn export_then_import_gives_an_identical_hub() {
