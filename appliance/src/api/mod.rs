@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::store::Store;
 
-pub use auth::{Admin, User, Viewer};
+pub use auth::{Admin, User, Viewer, SESSION_COOKIE};
 pub use body::JsonObject;
 
 /// What every handler can reach, kept in Rocket's managed state.
@@ -150,6 +150,7 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
         .attach(search::stage())
         .attach(accounts::stage())
         .attach(crate::web::portal_stage())
+        .attach(crate::web::stage())
 }
 
 #[cfg(test)]

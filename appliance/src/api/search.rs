@@ -1,6 +1,7 @@
 //! `/api/v1/search` and `/api/v1/search/suggest`.
 
 use rocket::fairing::AdHoc;
+use rocket::response::content::RawJson;
 use rocket::serde::json::Json;
 use rocket::State;
 use serde_json::{json, Value};
@@ -99,7 +100,7 @@ async fn search(
     coming: Option<&str>,
     limit: Option<&str>,
     cursor: Option<&str>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<RawJson<String>> {
     let zone = hub.store.zone().clone();
     let text = q.unwrap_or("").to_owned();
     if text.len() > 500 {
@@ -134,7 +135,9 @@ async fn search(
         home,
     };
     let (store, index) = (hub.store.clone(), hub.search.clone());
-    let (hits, items) = blocking(move || {
+    // The answer is serialised on the blocking thread: what waits for a worker thread (or a
+    // slow client) is one string, not a tree of documents.
+    let body = blocking(move || {
         if let Err(e) = index.fresh(&store) {
             // A stale answer beats none: the indexer retries on its own.
             tracing::warn!(error = %e, "search index could not catch up");
@@ -142,21 +145,22 @@ async fn search(
         let hits = index.search(&query)?;
         let ids: Vec<String> = hits.ids.iter().map(ElementId::to_string).collect();
         let items = store.get_elements(&ids)?;
-        Ok(((hits, query.offset + query.limit), items))
+        let end = query.offset + query.limit;
+        let next = (end < hits.total).then(|| format!("o{end}"));
+        let kinds: serde_json::Map<String, Value> = hits.kinds.into_iter().map(|(k, n)| (k, n.into())).collect();
+        let body = json!({
+            "items": items.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
+            "next": next,
+            "total": hits.total,
+            "facets": {
+                "kind": kinds,
+                "tags": hits.tags.into_iter().map(|(t, n)| json!({"tag": t, "count": n})).collect::<Vec<_>>(),
+            },
+        });
+        Ok(body.to_string())
     })
     .await?;
-    let (hits, end) = hits;
-    let next = (end < hits.total).then(|| format!("o{end}"));
-    let kinds: serde_json::Map<String, Value> = hits.kinds.into_iter().map(|(k, n)| (k, n.into())).collect();
-    Ok(Json(json!({
-        "items": items.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
-        "next": next,
-        "total": hits.total,
-        "facets": {
-            "kind": kinds,
-            "tags": hits.tags.into_iter().map(|(t, n)| json!({"tag": t, "count": n})).collect::<Vec<_>>(),
-        },
-    })))
+    Ok(RawJson(body))
 }
 
 /// `GET /api/v1/search/suggest?q=` — names as the visitor types.

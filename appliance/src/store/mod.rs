@@ -6,6 +6,7 @@
 //! write appends to the change log in the same transaction.
 
 mod accounts;
+mod agenda;
 mod changes;
 mod elements;
 mod instance;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
+pub use agenda::{AgendaQuery, BBox, LiveQuery, MapPoint, MapQuery, AGENDA_MAX_LIMIT, LIVE_MAX_LIMIT};
 pub use elements::{slugify, ListQuery, Page, Visibility, MAX_LIMIT};
 
 /// Largest page a list may ask for.
@@ -50,6 +52,8 @@ pub struct Store {
     zone: jiff::tz::TimeZone,
     /// Woken after every committed write (the indexer, sync).
     subscribers: Mutex<Vec<std::sync::mpsc::SyncSender<()>>>,
+    /// Bumped after every committed write: caches of rendered pages compare it.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -95,6 +99,7 @@ impl Store {
             instance,
             zone: jiff::tz::TimeZone::get(DEFAULT_ZONE).unwrap_or(jiff::tz::TimeZone::UTC),
             subscribers: Mutex::new(Vec::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -147,10 +152,16 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         drop(conn);
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
         let mut subscribers = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
         // A full channel already holds a wake-up; a closed one is forgotten.
         subscribers.retain(|s| !matches!(s.try_send(()), Err(std::sync::mpsc::TrySendError::Disconnected(_))));
         Ok(out)
+    }
+
+    /// A number that changes after every committed write of this process.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// A channel that receives a wake-up after writes (several writes may share one).
