@@ -105,8 +105,21 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::error::Resul
     }
 }
 
+/// Errors for people (a browser asking for a page) are pages; everything else gets JSON.
 #[rocket::catch(default)]
-fn default_catcher(status: Status, req: &Request<'_>) -> (Status, Json<Value>) {
+fn default_catcher(
+    status: Status,
+    req: &Request<'_>,
+) -> Result<(Status, Json<Value>), (Status, rocket::response::content::RawHtml<String>)> {
+    let wants_html =
+        !req.uri().path().starts_with("/api/") && req.headers().get("Accept").any(|a| a.contains("text/html"));
+    if let (true, Some(hub)) = (wants_html, req.rocket().state::<Hub>()) {
+        return Err((status, crate::web::error_page_for(hub, req, status.code)));
+    }
+    Ok(json_error(status, req))
+}
+
+fn json_error(status: Status, req: &Request<'_>) -> (Status, Json<Value>) {
     let (code, message) = match status.code {
         400 => ("bad_request", "the request is malformed".to_owned()),
         401 => (
@@ -151,6 +164,7 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
         .attach(accounts::stage())
         .attach(crate::web::portal_stage())
         .attach(crate::web::stage())
+        .attach(crate::web::feeds_stage())
 }
 
 #[cfg(test)]

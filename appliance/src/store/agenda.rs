@@ -177,8 +177,7 @@ fn parse_live_cursor(cursor: &str) -> Result<i64> {
 }
 
 fn post_from_row(id: &str, doc: &str) -> Result<Record> {
-    let doc: Map<String, Value> =
-        serde_json::from_str(doc).map_err(|e| Error::Corrupt(format!("record {id}: {e}")))?;
+    let doc: Map<String, Value> = serde_json::from_str(doc).map_err(|e| Error::Corrupt(format!("record {id}: {e}")))?;
     let id = ElementId::parse(id).ok_or_else(|| Error::Corrupt(format!("bad stored record id {id}")))?;
     Ok(Record {
         id,
@@ -203,8 +202,9 @@ impl Store {
     /// start then creation, one page at a time.
     pub fn agenda(&self, q: &AgendaQuery) -> Result<Page<Element>> {
         let limit = q.limit.clamp(1, AGENDA_MAX_LIMIT);
-        let mut sql =
-            String::from("SELECT id, start_at, created_seq FROM elements WHERE kind = 'event' AND start_at IS NOT NULL");
+        let mut sql = String::from(
+            "SELECT id, start_at, created_seq FROM elements WHERE kind = 'event' AND start_at IS NOT NULL",
+        );
         let mut args: Vec<SqlValue> = Vec::new();
         if q.visibility == Visibility::Public {
             sql.push_str(" AND private = 0");
@@ -240,8 +240,7 @@ impl Store {
         sql.push_str(" ORDER BY start_at, created_seq LIMIT ?");
         args.push(((limit + 1) as i64).into());
         self.read(|c| {
-            let rows: Vec<(String, i64, i64)> =
-                query_ids(c, &sql, &args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let rows: Vec<(String, i64, i64)> = query_ids(c, &sql, &args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             let next = (rows.len() > limit).then(|| {
                 let (_, start, seq) = &rows[limit - 1];
                 format!("e{start}.{seq}")
@@ -436,10 +435,22 @@ mod tests {
             None,
             json!({"parentId": festival.id.as_str(), "parentType": "events"}),
         );
-        event(&s, "secret", "2026-07-02 20:00", None, json!({"preferences": {"private": true}}));
+        event(
+            &s,
+            "secret",
+            "2026-07-02 20:00",
+            None,
+            json!({"preferences": {"private": true}}),
+        );
         let organised = event(&s, "atelier", "2026-07-03 20:00", None, json!({}));
         s.link(&organised.id, "organizer", &org.id, Map::new()).unwrap();
-        event(&s, "by id", "2026-07-04 20:00", None, json!({"organizerId": org.id.as_str()}));
+        event(
+            &s,
+            "by id",
+            "2026-07-04 20:00",
+            None,
+            json!({"organizerId": org.id.as_str()}),
+        );
         let all = |visibility| AgendaQuery {
             visibility,
             limit: 100,
@@ -464,7 +475,9 @@ mod tests {
         let open = s
             .create_element(
                 Kind::Organization,
-                doc(json!({"name": "Ouverte", "type": "NGO", "address": {"codeInsee": "26108", "postalCode": "26400"}})),
+                doc(
+                    json!({"name": "Ouverte", "type": "NGO", "address": {"codeInsee": "26108", "postalCode": "26400"}}),
+                ),
                 None,
             )
             .unwrap();
@@ -544,9 +557,16 @@ mod tests {
         };
         at("crest", Kind::Poi, "44.73", "5.02", json!({"tags": ["compost"]}));
         at("lyon", Kind::Poi, "45.76", "4.83", json!({}));
-        at("secret", Kind::Poi, "44.74", "5.03", json!({"preferences": {"private": true}}));
+        at(
+            "secret",
+            Kind::Poi,
+            "44.74",
+            "5.03",
+            json!({"preferences": {"private": true}}),
+        );
         at("asso", Kind::Organization, "44.72", "5.01", json!({"type": "NGO"}));
-        s.create_element(Kind::Poi, doc(json!({"name": "nowhere"})), None).unwrap();
+        s.create_element(Kind::Poi, doc(json!({"name": "nowhere"})), None)
+            .unwrap();
         let q = MapQuery {
             kinds: Vec::new(),
             tags: Vec::new(),
@@ -587,6 +607,9 @@ mod tests {
             ["asso", "secret"]
         );
         let p = &s.map_points(&q).unwrap()[2];
-        assert_eq!((p.lat, p.lon, p.kind, p.slug.as_str()), (44.73, 5.02, Kind::Poi, "crest"));
+        assert_eq!(
+            (p.lat, p.lon, p.kind, p.slug.as_str()),
+            (44.73, 5.02, Kind::Poi, "crest")
+        );
     }
 }

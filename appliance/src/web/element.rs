@@ -303,15 +303,13 @@ pub async fn element_page(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
                     }
                 }
             }
+            // Following and joining need accounts' pages (issue 5): the buttons say so.
             div.actions {
-                @if ctx.user.is_some() {
-                    span.meta { (ctx.t("element-follow")) " · " (ctx.t("element-join")) }
-                } @else {
-                    a.button.secondary href={ "/login?back=" (layout::enc(&href)) } { (ctx.t("element-follow")) }
-                    @if matches!(e.kind, Kind::Organization | Kind::Project | Kind::Event) {
-                        a.button.secondary href={ "/login?back=" (layout::enc(&href)) } { (ctx.t("element-join")) }
-                    }
+                button.secondary type="button" disabled title=(ctx.t("element-actions-signin")) { (ctx.t("element-follow")) }
+                @if matches!(e.kind, Kind::Organization | Kind::Project | Kind::Event) {
+                    button.secondary type="button" disabled title=(ctx.t("element-actions-signin")) { (ctx.t("element-join")) }
                 }
+                span.meta { (ctx.t("element-actions-signin")) }
             }
             section {
                 h2 { (ctx.t("element-about")) }

@@ -218,12 +218,7 @@ pub fn page_with(ctx: &Ctx<'_>, title: &str, head: Markup, main: Markup) -> Mark
                             }
                         }
                         p.account {
-                            @if ctx.user.is_some() {
-                                a href="/account" { (ctx.t("nav-account")) }
-                            } @else {
-                                a href="/login" { (ctx.t("nav-login")) }
-                            }
-                            " · " a href="/portal" { (ctx.t("nav-about")) }
+                            a href="/portal" { (ctx.t("nav-about")) }
                         }
                     }
                 }

@@ -7,17 +7,45 @@ mod agenda;
 pub mod assets;
 pub mod cache;
 mod element;
-// mod feeds; (lands with the feeds)
+mod feeds;
 pub mod i18n;
 pub mod layout;
+mod map;
 mod pages;
 mod portal;
 mod view;
 
-// pub use feeds::stage as feeds_stage;
+pub use feeds::stage as feeds_stage;
 pub use portal::{qr_svg, stage as portal_stage, Portal};
 
 use rocket::fairing::AdHoc;
+
+/// The error page a catcher shows a browser (no request guards there: the language comes
+/// from the cookie or `Accept-Language`).
+pub fn error_page_for(
+    hub: &crate::api::Hub,
+    req: &rocket::Request<'_>,
+    status: u16,
+) -> rocket::response::content::RawHtml<String> {
+    let lang = req
+        .cookies()
+        .get(layout::LANG_COOKIE)
+        .and_then(|c| i18n::Lang::parse(c.value()))
+        .unwrap_or_else(|| i18n::Lang::negotiate(req.headers().get_one("Accept-Language")));
+    let ctx = layout::Ctx {
+        hub,
+        lang,
+        scopes: Vec::new(),
+        viewer: crate::store::Visibility::Public,
+        user: None,
+        here: req.uri().to_string(),
+        bare: false,
+    };
+    rocket::response::content::RawHtml(layout::error_page(&ctx, status, "").into_string())
+}
+
+#[cfg(test)]
+mod tests;
 
 /// Every page route, the assets, the feeds.
 pub fn stage() -> AdHoc {
@@ -45,6 +73,6 @@ pub fn stage() -> AdHoc {
                     element::graph,
                 ],
             )
-            
+            .mount("/", map::routes())
     })
 }

@@ -1,0 +1,358 @@
+//! Page tests with Rocket's local client on a demo hub: every route answers with the right
+//! status and type and shows what it should; bad query strings give a 400 page, never a 500;
+//! no page refers to another host; private elements never show.
+
+use std::io::Write;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use rocket::http::{ContentType, Cookie, Header, Status};
+use rocket::local::blocking::Client;
+use serde_json::json;
+
+use crate::api::{rocket, Hub};
+use crate::bundle::Bundle;
+use crate::config::Config;
+
+struct Demo {
+    client: Client,
+    _dir: tempfile::TempDir,
+}
+
+/// One demo hub for every test of this module (building it takes a few seconds), one test
+/// at a time.
+fn demo() -> MutexGuard<'static, Demo> {
+    static DEMO: OnceLock<Mutex<Demo>> = OnceLock::new();
+    let demo = DEMO.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data: dir.path().to_owned(),
+            admin_token: Some("web-test-admin-token-0123456789".into()),
+            ..Config::default()
+        };
+        let hub = Hub::open(config).unwrap();
+        let today = jiff::Timestamp::now().to_zoned_datetime(hub.store.zone().clone()).date();
+        let mut value = crate::demo::generate(today, &crate::demo::DemoSize::default());
+        // A private event, to prove pages never show it.
+        value["elements"].as_array_mut().unwrap().push(json!({
+            "id": "6a0000000000000000000001", "kind": "event", "name": "Réunion secrète du bureau", "slug": "reunionsecretedubureau",
+            "type": "meeting", "startDate": today.to_string() + "T18:00:00+01:00",
+            "endDate": today.to_string() + "T20:00:00+01:00",
+            "preferences": {"private": true},
+            "address": {"@type": "PostalAddress", "postalCode": "26400", "addressLocality": "Crest", "codeInsee": "26108"},
+        }));
+        let bundle = Bundle::from_json(value, hub.store.zone()).unwrap();
+        bundle.write(&hub.store, || {}).unwrap();
+        Mutex::new(Demo {
+            client: Client::untracked(rocket(hub)).unwrap(),
+            _dir: dir,
+        })
+    });
+    demo.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn get(d: &Demo, uri: &str) -> (Status, Option<ContentType>, String) {
+    let r = d.client.get(uri.to_owned()).dispatch();
+    (r.status(), r.content_type(), r.into_string().unwrap_or_default())
+}
+
+fn page_ok(d: &Demo, uri: &str) -> String {
+    let (status, ct, body) = get(d, uri);
+    assert_eq!(status, Status::Ok, "{uri}: {body:.400}");
+    assert_eq!(ct, Some(ContentType::HTML), "{uri}");
+    assert!(body.starts_with("<!DOCTYPE html>"), "{uri}");
+    body
+}
+
+/// The first `/{kind}/…` link of a page.
+fn first_link(body: &str, kind: &str) -> String {
+    let start = body.find(&format!("href=\"/{kind}/")).expect(kind) + 6;
+    let end = body[start..].find('"').unwrap() + start;
+    body[start..end].to_owned()
+}
+
+#[test]
+fn every_page_answers_with_its_content() {
+    let d = demo();
+    let home = page_ok(&d, "/");
+    for needle in [
+        "Bienvenue sur",
+        "Prochains événements",
+        "Dernières nouvelles",
+        "Entraide",
+        "<svg",
+        "lang=\"fr\"",
+    ] {
+        assert!(home.contains(needle), "home lacks {needle}");
+    }
+    assert!(page_ok(&d, "/live").contains("Fil d’actu"));
+    for view in [
+        "",
+        "?view=list",
+        "?view=week",
+        "?view=month",
+        "?view=month&date=2026-02",
+        "?date=2027-01-15",
+    ] {
+        let body = page_ok(&d, &format!("/agenda{view}"));
+        assert!(body.contains("Agenda"), "{view}");
+    }
+    assert!(page_ok(&d, "/agenda?view=month").contains("<table class=\"month\""));
+    let orgs = page_ok(&d, "/directory?kind=organization");
+    assert!(orgs.contains("href=\"/organization/"));
+    assert!(
+        !orgs.contains("href=\"/person/"),
+        "filter by kind keeps only organisations"
+    );
+    assert!(page_ok(&d, "/directory?tags=jardin").contains("#jardin"));
+    assert!(page_ok(&d, "/marketplace").contains("href=\"/classified/"));
+    let aid = page_ok(&d, "/mutual-aid");
+    assert!(aid.contains("Offres") && aid.contains("Besoins"));
+    assert!(page_ok(&d, "/search?q=jardin").contains("résultats"));
+    assert!(page_ok(&d, "/search").contains("type=\"search\""));
+    assert!(page_ok(&d, "/territory?q=crest").contains("city:26108"));
+    assert!(page_ok(&d, "/offline").contains("Hors ligne"));
+
+    let event = first_link(&page_ok(&d, "/agenda"), "event");
+    let body = page_ok(&d, &event);
+    assert!(body.contains("application/ld+json") && body.contains("\"@type\":\"Event\""));
+    assert!(body.contains("/calendar.ics"));
+    assert!(page_ok(&d, &format!("{event}/graph")).contains("<svg"));
+    let org = first_link(&orgs, "organization");
+    let body = page_ok(&d, &org);
+    assert!(body.contains("\"@type\":\"Organization\"") && body.contains("/export"));
+    for kind in ["project", "poi", "classified", "resource", "person"] {
+        let list = if kind == "classified" {
+            page_ok(&d, "/marketplace")
+        } else if kind == "resource" {
+            page_ok(&d, "/mutual-aid")
+        } else {
+            page_ok(&d, &format!("/directory?kind={kind}"))
+        };
+        let href = first_link(&list, kind);
+        let body = page_ok(&d, &href);
+        if kind == "person" {
+            assert!(!body.contains("@example.com"), "a person's email never shows");
+        }
+    }
+}
+
+#[test]
+fn bad_query_strings_give_a_400_page() {
+    let d = demo();
+    for uri in [
+        "/agenda?date=2026-13-45",
+        "/agenda?date=yesterday",
+        "/agenda?view=year",
+        "/agenda?cursor=%00%01",
+        "/directory?kind=spaceship",
+        "/directory?kind=classified",
+        "/directory?scope=planet:mars",
+        "/directory?cursor=zzz",
+        "/live?cursor=-1",
+        "/search?q=x&kind=nope",
+        "/search?q=x&page=0",
+        "/search?q=x&page=abc",
+        "/territory/set?scope=nowhere:1",
+        "/lang/xx",
+    ] {
+        let (status, ct, body) = get(&d, uri);
+        assert_eq!(status, Status::BadRequest, "{uri}");
+        assert_eq!(ct, Some(ContentType::HTML), "{uri}");
+        assert!(body.contains("Requête invalide"), "{uri}");
+    }
+    for uri in ["/event/nothing-here", "/spaceship/x", "/organization/nothing/graph"] {
+        let (status, ct, _) = get(&d, uri);
+        assert_eq!(status, Status::NotFound, "{uri}");
+        assert_eq!(ct, Some(ContentType::HTML), "{uri}");
+    }
+}
+
+#[test]
+fn private_elements_never_show_to_visitors() {
+    let d = demo();
+    for uri in [
+        "/",
+        "/agenda",
+        "/agenda?view=month",
+        "/agenda?view=week",
+        "/search?q=secrete",
+        "/directory?kind=event",
+    ] {
+        assert!(!page_ok(&d, uri).contains("secrète"), "{uri}");
+    }
+    assert_eq!(get(&d, "/event/reunionsecretedubureau").0, Status::NotFound);
+    let admin = d
+        .client
+        .get("/event/reunionsecretedubureau")
+        .header(Header::new("Authorization", "Bearer web-test-admin-token-0123456789"))
+        .dispatch();
+    assert_eq!(admin.status(), Status::Ok, "the admin sees it");
+}
+
+#[test]
+fn language_from_header_cookie_and_switcher() {
+    let d = demo();
+    let r = d
+        .client
+        .get("/")
+        .header(Header::new("Accept-Language", "en-GB,en;q=0.9"))
+        .dispatch();
+    let body = r.into_string().unwrap();
+    assert!(body.contains("lang=\"en\"") && body.contains("Welcome to"));
+    let r = d
+        .client
+        .get("/agenda")
+        .header(Header::new("Accept-Language", "de"))
+        .dispatch();
+    assert!(r.into_string().unwrap().contains("lang=\"de\""));
+    // The switcher sets a cookie that wins over the header, and goes back.
+    let r = d.client.get("/lang/de?back=/agenda").dispatch();
+    assert_eq!(r.status(), Status::SeeOther);
+    assert_eq!(r.headers().get_one("Location"), Some("/agenda"));
+    let cookie = r.cookies().get("copi_lang").expect("cookie set").value().to_owned();
+    assert_eq!(cookie, "de");
+    let r = d
+        .client
+        .get("/")
+        .header(Header::new("Accept-Language", "en"))
+        .cookie(Cookie::new("copi_lang", "de"))
+        .dispatch();
+    assert!(r.into_string().unwrap().contains("Willkommen bei"));
+    // Never an open redirect.
+    for back in [
+        "//evil.example/",
+        "http://evil.example/",
+        "\\\\evil",
+        "javascript:alert(1)",
+    ] {
+        let r = d
+            .client
+            .get(format!("/lang/en?back={}", crate::web::layout::enc(back)))
+            .dispatch();
+        assert_eq!(r.headers().get_one("Location"), Some("/"), "{back}");
+    }
+}
+
+#[test]
+fn territory_scopes_the_lists() {
+    let d = demo();
+    let r = d.client.get("/territory/set?scope=dep:07&back=/directory").dispatch();
+    assert_eq!(r.status(), Status::SeeOther);
+    let r = d
+        .client
+        .get("/directory?kind=organization")
+        .cookie(Cookie::new("copi_scope", "dep:07"))
+        .dispatch();
+    let body = r.into_string().unwrap();
+    assert!(body.contains("Ardèche"), "the footer names the territory");
+    // A broken cookie is ignored, not an error.
+    let r = d.client.get("/").cookie(Cookie::new("copi_scope", "%%%")).dispatch();
+    assert_eq!(r.status(), Status::Ok);
+}
+
+#[test]
+fn no_page_refers_to_another_host() {
+    let d = demo();
+    for uri in [
+        "/",
+        "/live",
+        "/agenda",
+        "/agenda?view=month",
+        "/directory",
+        "/marketplace",
+        "/mutual-aid",
+        "/search?q=v%C3%A9lo",
+        "/territory",
+    ] {
+        let body = page_ok(&d, uri);
+        for attr in ["src=\"", "href=\"", "action=\""] {
+            for (i, _) in body.match_indices(attr) {
+                let value = &body[i + attr.len()..];
+                let value = &value[..value.find('"').unwrap()];
+                assert!(
+                    value.starts_with('/') || value.starts_with('#') || value.starts_with('?'),
+                    "{uri}: {attr}{value}"
+                );
+            }
+        }
+    }
+    for asset in crate::web::assets::all() {
+        if asset.name.ends_with(".css") || asset.name.ends_with(".js") {
+            let text = String::from_utf8_lossy(&asset.bytes);
+            for (i, _) in text.match_indices("url(") {
+                let v = text[i + 4..].trim_start_matches(['"', '\'']);
+                assert!(
+                    !v.starts_with("http") && !v.starts_with("//"),
+                    "{}: url({v:.40}",
+                    asset.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_home_page_and_its_assets_fit_the_budget() {
+    let d = demo();
+    let home = page_ok(&d, "/");
+    let gz = |bytes: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap().len()
+    };
+    let mut total = gz(home.as_bytes());
+    for name in ["copi.css", "copi.js", "icon.svg"] {
+        total += gz(&crate::web::assets::get(name).unwrap().bytes);
+    }
+    assert!(total <= 150 * 1024, "home page with its CSS/JS: {total} bytes gzipped");
+}
+
+#[test]
+fn assets_have_hashed_names_long_cache_etags_and_gzip() {
+    let d = demo();
+    let url = crate::web::assets::url("copi.css");
+    let r = d
+        .client
+        .get(url.clone())
+        .header(Header::new("Accept-Encoding", "gzip"))
+        .dispatch();
+    assert_eq!(r.status(), Status::Ok);
+    assert_eq!(r.content_type(), Some(ContentType::CSS));
+    assert_eq!(r.headers().get_one("Content-Encoding"), Some("gzip"));
+    assert!(r.headers().get_one("Cache-Control").unwrap().contains("immutable"));
+    let etag = r.headers().get_one("ETag").unwrap().to_owned();
+    let r = d.client.get(url).header(Header::new("If-None-Match", etag)).dispatch();
+    assert_eq!(r.status(), Status::NotModified);
+    let r = d.client.get("/static/vendor/leaflet/images/marker-icon.png").dispatch();
+    assert_eq!((r.status(), r.content_type()), (Status::Ok, Some(ContentType::PNG)));
+    assert_eq!(
+        d.client.get("/static/../Cargo.toml").dispatch().status(),
+        Status::NotFound
+    );
+    let (status, ct, body) = get(&d, "/manifest.webmanifest");
+    assert_eq!(status, Status::Ok);
+    assert_eq!(ct.map(|c| c.to_string()), Some("application/manifest+json".into()));
+    assert!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["start_url"] == "/");
+    let (status, ct, body) = get(&d, "/sw.js");
+    assert_eq!((status, ct), (Status::Ok, Some(ContentType::JavaScript)));
+    assert!(body.contains("caches.open"));
+}
+
+#[test]
+fn cached_pages_follow_writes() {
+    let d = demo();
+    let before = page_ok(&d, "/marketplace");
+    assert!(!before.contains("Vélo cargo tout neuf"));
+    let r = d
+        .client
+        .post("/api/v1/elements")
+        .header(Header::new("Authorization", "Bearer web-test-admin-token-0123456789"))
+        .header(ContentType::JSON)
+        .body(r#"{"kind": "classified", "name": "Vélo cargo tout neuf", "section": "forsale", "price": 900}"#)
+        .dispatch();
+    assert_eq!(r.status(), Status::Created, "{:?}", r.into_string());
+    assert!(
+        page_ok(&d, "/marketplace").contains("Vélo cargo tout neuf"),
+        "the cache was dropped after the write"
+    );
+}
