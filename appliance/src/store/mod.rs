@@ -32,6 +32,7 @@ pub use instance::Instance;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("migrations/0001_initial.sql")),
     ("0002_accounts", include_str!("migrations/0002_accounts.sql")),
+    ("0003_agenda_index", include_str!("migrations/0003_agenda_index.sql")),
 ];
 
 /// Read connections kept open between requests.

@@ -5,4 +5,5 @@ mod backup;
 mod bundles;
 mod crash;
 mod demo;
+mod feeds;
 mod render;
