@@ -526,6 +526,7 @@ fn render(
             data-embed=[embed.then_some("1")]
             data-kinds=(Value::Object(kind_labels).to_string())
             data-open=(ctx.t("map-open"))
+            role="region"
             aria-label=(title) {}
     };
     let list = html! {
@@ -989,7 +990,7 @@ mod tests {
                     let value = &body[i + attr.len()..];
                     let value = &value[..value.find('"').unwrap()];
                     assert!(
-                        value.starts_with('/') && !value.starts_with("//"),
+                        value.starts_with('#') || (value.starts_with('/') && !value.starts_with("//")),
                         "{uri}: {attr}{value}"
                     );
                 }

@@ -567,6 +567,7 @@ pub async fn search(
         p {
             strong { (ctx.ta("search-results", &[("count", (hits.total as i64).into())])) }
             @if !text.is_empty() { " " (ctx.ta("search-for", &[("q", text.as_str().into())])) }
+            @if !text.is_empty() { " · " a href={ "/map?from=search&q=" (enc(&text)) } { (ctx.t("show-map")) } }
         }
         @if !hits.kinds.is_empty() {
             details.facets {
