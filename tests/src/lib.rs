@@ -2,6 +2,8 @@
 //! temporary data dir on a free loopback port, talk to it over HTTP. On failure, a command's
 //! output is printed with the data dir's listing.
 
+pub mod browser;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -384,6 +384,7 @@ async fn list_page(
         } @else if page_.items.is_empty() {
             p.meta { (ctx.t("empty")) }
         } @else {
+            h2.visually-hidden { (ctx.t(which.title())) }
             ul.cards { @for e in &page_.items { (card(&ctx, e)) } }
         }
         (view::pager(&ctx, page_.next))
@@ -582,6 +583,7 @@ pub async fn search(
                 (view::tag_list(&hits.tags.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>(), 15))
             }
         }
+        h2.visually-hidden { (ctx.t("search-title")) }
         ul.cards { @for e in &items { (card(&ctx, e)) } }
         @if more {
             nav.pager { span {} a.button.secondary rel="next" href={ (view::strip_param(&ctx.here, "page")) (if ctx.here.contains('?') { "&" } else { "?" }) "page=" (page_no + 2) } { (ctx.t("next")) " →" } }

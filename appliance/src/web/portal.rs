@@ -147,16 +147,18 @@ fn landing(hub: &State<Hub>) -> RawHtml<String> {
                         "figure{margin:1rem 0}figure svg{width:12rem;height:auto}code{background:#eee;padding:0 .2rem}" }
             }
             body {
-                h1 { "Vous êtes sur le hub " (name) }
-                p { "Ce réseau Wi-Fi est un point d'accès local : annuaire, agenda, petites annonces, entraide et actualités du territoire, sans internet." }
-                p { a.button href=(home) { "Entrer sur le hub" } }
-                h2 { "Pour revenir plus tard" }
-                ul {
-                    li { "ouvrez " code { (portal.canonical) } " dans votre navigateur," }
-                    @for n in &portal.names { li { "ou " code { (n) } "," } }
-                    li { "ou scannez ce code :" }
+                main {
+                    h1 { "Vous êtes sur le hub " (name) }
+                    p { "Ce réseau Wi-Fi est un point d'accès local : annuaire, agenda, petites annonces, entraide et actualités du territoire, sans internet." }
+                    p { a.button href=(home) { "Entrer sur le hub" } }
+                    h2 { "Pour revenir plus tard" }
+                    ul {
+                        li { "ouvrez " code { (portal.canonical) } " dans votre navigateur," }
+                        @for n in &portal.names { li { "ou " code { (n) } "," } }
+                        li { "ou scannez ce code :" }
+                    }
+                    figure { (maud::PreEscaped(qr)) figcaption { (home) } }
                 }
-                figure { (maud::PreEscaped(qr)) figcaption { (home) } }
             }
         }
     };

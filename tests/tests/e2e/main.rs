@@ -2,6 +2,7 @@
 
 mod appliance;
 mod backup;
+mod browser;
 mod bundles;
 mod crash;
 mod demo;
