@@ -35,6 +35,7 @@ error-other = Ein Fehler ist aufgetreten
 error-back-home = Zurück zur Startseite
 home-welcome = Willkommen bei { $name }
 home-intro = Der lokale Hub von { $territory }: was in Ihrer Nähe passiert, auch ohne Internet.
+home-intro-plain = Was in Ihrer Nähe passiert, auch ohne Internet.
 home-qr = Zum Teilen: diesen Code scannen oder { $url } öffnen
 home-coming = Nächste Termine
 home-latest = Neueste Beiträge

@@ -35,6 +35,7 @@ error-other = Something went wrong
 error-back-home = Back to the home page
 home-welcome = Welcome to { $name }
 home-intro = The local hub of { $territory }: what happens near you, even without internet.
+home-intro-plain = What happens near you, even without internet.
 home-qr = To share the hub: scan this code or go to { $url }
 home-coming = Coming events
 home-latest = Latest news

@@ -35,6 +35,7 @@ error-other = Une erreur est survenue
 error-back-home = Revenir à l’accueil
 home-welcome = Bienvenue sur { $name }
 home-intro = Le hub local de { $territory } : ce qui se passe près de chez vous, même sans internet.
+home-intro-plain = Ce qui se passe près de chez vous, même sans internet.
 home-qr = Pour partager le hub : scannez ce code ou allez sur { $url }
 home-coming = Prochains événements
 home-latest = Dernières nouvelles

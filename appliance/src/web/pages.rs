@@ -173,7 +173,11 @@ pub async fn home(ctx: Ctx<'_>, cache: &State<PageCache>) -> PageResult {
         div.hero {
             div {
                 h1 { (ctx.ta("home-welcome", &[("name", name.as_str().into())])) }
-                p { (ctx.ta("home-intro", &[("territory", ctx.territory_label().into())])) }
+                @if ctx.scopes.is_empty() && ctx.hub.config.hub.territories.is_empty() {
+                    p { (ctx.t("home-intro-plain")) }
+                } @else {
+                    p { (ctx.ta("home-intro", &[("territory", ctx.territory_label().into())])) }
+                }
                 p.meta { (ctx.ta("home-counts", &[("elements", ctx.n(total as i64).into())])) }
             }
             figure {
