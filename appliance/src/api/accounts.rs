@@ -78,7 +78,7 @@ fn throttled(wait: Duration) -> Error {
 
 /// An API error that also says when to retry (`Retry-After`) when it is a throttling refusal.
 #[derive(Debug)]
-pub struct AccountError(ApiError);
+pub struct AccountError(pub(crate) ApiError);
 
 impl From<Error> for AccountError {
     fn from(e: Error) -> Self {
@@ -148,7 +148,7 @@ impl<'r> FromRequest<'r> for JsonContent {
 
 /// The throttling key of the caller: the socket's peer address (never a header a client can
 /// write, such as `X-Real-IP`), an IPv6 client by its /64.
-pub struct ClientKey(String);
+pub struct ClientKey(pub(crate) String);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for ClientKey {
@@ -190,7 +190,7 @@ fn fields<const N: usize>(mut body: Map<String, Value>, names: [&str; N]) -> Res
 }
 
 /// Sets the session cookie for a new session.
-fn start_session(cookies: &CookieJar<'_>, session: &TokenSecret) {
+pub(crate) fn start_session(cookies: &CookieJar<'_>, session: &TokenSecret) {
     let cookie = Cookie::build((SESSION_COOKIE, session.encode()))
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -200,17 +200,22 @@ fn start_session(cookies: &CookieJar<'_>, session: &TokenSecret) {
     cookies.add_private(cookie);
 }
 
-fn end_session(cookies: &CookieJar<'_>) {
+pub(crate) fn end_session(cookies: &CookieJar<'_>) {
     cookies.remove_private(Cookie::build(SESSION_COOKIE).path("/"));
 }
 
 /// What a sign-in (registration or login) issues: an API token and a session secret.
-struct SignIn {
+pub(crate) struct SignIn {
     api: TokenSecret,
     session: TokenSecret,
 }
 
 impl SignIn {
+    /// The session secret, for the session cookie.
+    pub(crate) fn session(&self) -> &TokenSecret {
+        &self.session
+    }
+
     fn generate() -> Result<SignIn, Error> {
         Ok(SignIn {
             api: TokenSecret::generate()?,
@@ -246,6 +251,20 @@ async fn register(
 ) -> AccountResult<(Status, NoStore<Json<Value>>)> {
     json?;
     let [name, email, password] = fields(body?.0, ["name", "email", "password"])?;
+    let (person, sign_in) = register_person(hub, state, &client, name, email, password).await?;
+    Ok((Status::Created, sign_in.finish(cookies, person.to_json())))
+}
+
+/// Registers a person: checks, throttles per client, refuses a known email, hashes. Shared
+/// by the API and the sign-up page; the caller opens the session.
+pub(crate) async fn register_person(
+    hub: &Hub,
+    state: &Accounts,
+    client: &ClientKey,
+    name: String,
+    email: String,
+    password: String,
+) -> Result<(crate::model::Element, SignIn), AccountError> {
     let name = accounts::check_name(&name)?;
     let email = accounts::check_email(&email)?;
     accounts::check_password(&password)?;
@@ -265,7 +284,7 @@ async fn register(
     let store = hub.store.clone();
     let (person, _) = blocking(move || store.register_person(&name, &email, &password_hash, &hashes)).await?;
     tracing::info!(person = %person.id, "a person registered");
-    Ok((Status::Created, sign_in.finish(cookies, person.to_json())))
+    Ok((person, sign_in))
 }
 
 #[rocket::post("/api/v1/auth/login", data = "<body>")]
@@ -279,6 +298,20 @@ async fn login(
 ) -> AccountResult<NoStore<Json<Value>>> {
     json?;
     let [email, password] = fields(body?.0, ["email", "password"])?;
+    let (person, sign_in) = sign_in(hub, state, &client, email, password).await?;
+    Ok(sign_in.finish(cookies, person.to_json()))
+}
+
+/// Checks an email and password (throttled per account and per client, the same work for
+/// an unknown email) and issues a token and a session. Shared by the API and the sign-in
+/// page; the caller opens the session.
+pub(crate) async fn sign_in(
+    hub: &Hub,
+    state: &Accounts,
+    client: &ClientKey,
+    email: String,
+    password: String,
+) -> Result<(crate::model::Element, SignIn), AccountError> {
     // Lengths no account can have are refused before they are counted or hashed (and so
     // never fill the throttle's memory).
     if email.trim().is_empty() || email.len() > accounts::MAX_EMAIL {
@@ -321,7 +354,7 @@ async fn login(
             .ok_or_else(|| Error::Corrupt(format!("account of a missing person {}", account.person_id)))
     })
     .await?;
-    Ok(sign_in.finish(cookies, person.to_json()))
+    Ok((person, sign_in))
 }
 
 #[rocket::post("/api/v1/auth/logout")]

@@ -140,6 +140,19 @@ fn is_unsafe(method: Method) -> bool {
 }
 
 async fn authenticate(req: &Request<'_>) -> Result<User, Error> {
+    let user = authenticate_without_csrf(req).await?;
+    if user.via == Credential::Cookie
+        && is_unsafe(req.method())
+        && !user.csrf_matches(req.headers().get_one(CSRF_HEADER))
+    {
+        return Err(Error::Csrf);
+    }
+    Ok(user)
+}
+
+/// The signed-in person without the CSRF header check: for HTML forms, which carry the
+/// token in a field and check it with [`User::csrf_matches`] themselves.
+pub(crate) async fn authenticate_without_csrf(req: &Request<'_>) -> Result<User, Error> {
     let hub = req.rocket().state::<Hub>().ok_or(Error::SignInRequired)?;
     if let Some(header) = req.headers().get_one("Authorization") {
         // A bearer token that is not a live one is refused even if a cookie came too: the
@@ -181,9 +194,6 @@ async fn authenticate(req: &Request<'_>) -> Result<User, Error> {
         via: Credential::Cookie,
         csrf: Some(secret.csrf()),
     };
-    if is_unsafe(req.method()) && !user.csrf_matches(req.headers().get_one(CSRF_HEADER)) {
-        return Err(Error::Csrf);
-    }
     Ok(user)
 }
 

@@ -98,8 +98,10 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
             Outcome::Success(v) => v.0,
             _ => Visibility::Public,
         };
+        // Forms check the session's CSRF token in a field (see `account.rs`), so the header
+        // check of the API's `User` guard does not apply here.
         let user = if cookies.get_private(crate::api::SESSION_COOKIE).is_some() {
-            req.guard::<User>().await.succeeded()
+            crate::api::authenticate_without_csrf(req).await.ok()
         } else {
             None
         };
@@ -218,7 +220,12 @@ pub fn page_with(ctx: &Ctx<'_>, title: &str, head: Markup, main: Markup) -> Mark
                             }
                         }
                         p.account {
-                            a href="/portal" { (ctx.t("nav-about")) }
+                            @if ctx.user.is_some() {
+                                a href="/account" { (ctx.t("nav-account")) }
+                            } @else {
+                                a href={ "/login?back=" (enc(&ctx.here)) } { (ctx.t("nav-login")) }
+                            }
+                            " · " a href="/portal" { (ctx.t("nav-about")) }
                         }
                     }
                 }

@@ -3,6 +3,7 @@
 //! the feeds (iCalendar, Atom, GeoJSON), the embedded assets, and the captive portal (the
 //! probes phones send when they join the hub's Wi-Fi, and the landing page they are sent to).
 
+mod account;
 mod agenda;
 pub mod assets;
 pub mod cache;
@@ -69,6 +70,13 @@ pub fn stage() -> AdHoc {
                     pages::service_worker,
                     pages::offline,
                     agenda::agenda,
+                account::signup_form,
+                account::signup,
+                account::login_form,
+                account::login,
+                account::logout,
+                account::account,
+                account::revoke,
                     element::element_page,
                     element::graph,
                 ],

@@ -356,3 +356,133 @@ fn cached_pages_follow_writes() {
         "the cache was dropped after the write"
     );
 }
+
+/// The value of the hidden field `name` in a page.
+fn hidden(body: &str, name: &str) -> String {
+    let at = body
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} field"))
+        + name.len()
+        + 15;
+    body[at..at + body[at..].find('"').unwrap()].to_owned()
+}
+
+#[test]
+fn sign_up_sign_in_and_out_with_forms() {
+    let d = demo();
+    let c = &d.client;
+    // The form sets its double-submit cookie and carries the same token.
+    let r = c.get("/signup?back=/agenda").dispatch();
+    assert_eq!(r.status(), Status::Ok);
+    let form_cookie = r.cookies().get("copi_form").expect("form cookie").value().to_owned();
+    let body = r.into_string().unwrap();
+    let token = hidden(&body, "csrf");
+    assert_eq!(token, form_cookie);
+    let form = |name: &str, email: &str, password: &str, csrf: &str| {
+        format!(
+            "name={}&email={}&password={}&csrf={}&back=%2Fagenda",
+            crate::web::layout::enc(name),
+            crate::web::layout::enc(email),
+            crate::web::layout::enc(password),
+            crate::web::layout::enc(csrf)
+        )
+    };
+    // Without the cookie (a cross-site form) or with another token: refused, nothing made.
+    let r = c
+        .post("/signup")
+        .header(ContentType::Form)
+        .body(form("Zoé", "zoe@example.org", "correct horse battery", &token))
+        .dispatch();
+    assert_eq!(r.status(), Status::Forbidden);
+    let r = c
+        .post("/signup")
+        .header(ContentType::Form)
+        .cookie(Cookie::new("copi_form", form_cookie.clone()))
+        .body(form("Zoé", "zoe@example.org", "correct horse battery", "forged"))
+        .dispatch();
+    assert_eq!(r.status(), Status::Forbidden);
+    // A short password: the page says why, keeps the name, never echoes the password.
+    let r = c
+        .post("/signup")
+        .header(ContentType::Form)
+        .cookie(Cookie::new("copi_form", form_cookie.clone()))
+        .body(form("Zoé", "zoe@example.org", "short", &token))
+        .dispatch();
+    assert_eq!(r.status(), Status::UnprocessableEntity);
+    let body = r.into_string().unwrap();
+    assert!(body.contains("value=\"Zoé\"") && !body.contains("value=\"short\""));
+    // The real thing: a session cookie, back where the visitor came from.
+    let r = c
+        .post("/signup")
+        .header(ContentType::Form)
+        .cookie(Cookie::new("copi_form", form_cookie.clone()))
+        .body(form("Zoé", "zoe@example.org", "correct horse battery", &token))
+        .dispatch();
+    assert_eq!(r.status(), Status::SeeOther);
+    assert_eq!(r.headers().get_one("Location"), Some("/agenda"));
+    let session = r
+        .cookies()
+        .get("copi_session")
+        .expect("session cookie")
+        .value()
+        .to_owned();
+    // The same email again: refused.
+    let r = c
+        .post("/signup")
+        .header(ContentType::Form)
+        .cookie(Cookie::new("copi_form", form_cookie.clone()))
+        .body(form("Zoé bis", "ZOE@example.org", "correct horse battery", &token))
+        .dispatch();
+    assert_eq!(r.status(), Status::Conflict);
+    // My account page shows who I am and carries the session's CSRF token.
+    let r = c
+        .get("/account")
+        .cookie(Cookie::new("copi_session", session.clone()))
+        .dispatch();
+    assert_eq!(r.status(), Status::Ok);
+    let body = r.into_string().unwrap();
+    assert!(body.contains("zoe@example.org") && body.contains("Zoé"));
+    let csrf = hidden(&body, "csrf");
+    // Signing out needs that token.
+    let r = c
+        .post("/logout")
+        .header(ContentType::Form)
+        .cookie(Cookie::new("copi_session", session.clone()))
+        .body("csrf=nope")
+        .dispatch();
+    assert_eq!(r.status(), Status::Forbidden);
+    let r = c
+        .post("/logout")
+        .header(ContentType::Form)
+        .cookie(Cookie::new("copi_session", session.clone()))
+        .body(format!("csrf={}", crate::web::layout::enc(&csrf)))
+        .dispatch();
+    assert_eq!(r.status(), Status::SeeOther);
+    // The session is over for good, whatever the browser still holds.
+    let r = c
+        .get("/account")
+        .cookie(Cookie::new("copi_session", session))
+        .dispatch();
+    assert_eq!(r.status(), Status::SeeOther);
+    assert!(r.headers().get_one("Location").unwrap().starts_with("/login"));
+    // Signing in again works; a wrong password says so; many are throttled (429).
+    let r = c.get("/login").dispatch();
+    let login_cookie = r.cookies().get("copi_form").unwrap().value().to_owned();
+    let token = hidden(&r.into_string().unwrap(), "csrf");
+    let login = |password: &str| {
+        c.post("/login")
+            .header(ContentType::Form)
+            .cookie(Cookie::new("copi_form", login_cookie.clone()))
+            .body(format!(
+                "email=zoe%40example.org&password={}&csrf={}",
+                crate::web::layout::enc(password),
+                crate::web::layout::enc(&token)
+            ))
+            .dispatch()
+            .status()
+    };
+    assert_eq!(login("correct horse battery"), Status::SeeOther);
+    let statuses: Vec<Status> = (0..30).map(|_| login("wrong password!")).collect();
+    assert_eq!(statuses[0], Status::Unauthorized);
+    assert_eq!(*statuses.last().unwrap(), Status::TooManyRequests, "{statuses:?}");
+}
