@@ -752,9 +752,17 @@ self.addEventListener("fetch", function (e) {{
 /// What the service worker shows for a page it never saw, once off the Wi-Fi.
 #[rocket::get("/offline")]
 pub fn offline(ctx: Ctx<'_>) -> Html {
+    // The service worker keeps one copy for every language: it says it in all of them.
+    let others: Vec<Lang> = Lang::ALL.into_iter().filter(|l| *l != ctx.lang).collect();
     let body = html! {
         h1 { (ctx.t("offline-title")) }
         p { (ctx.t("offline-text")) }
+        @for l in others {
+            section lang=(l.code()) {
+                h2 { (super::i18n::message(l, "offline-title", None)) }
+                p { (super::i18n::message(l, "offline-text", None)) }
+            }
+        }
     };
     Html(render(&ctx, &ctx.t("offline-title"), body).into_string())
 }

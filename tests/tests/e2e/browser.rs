@@ -219,3 +219,36 @@ fn language_switcher_turns_pages_english() {
     page.goto(&format!("{}/", server.base));
     assert_eq!(page.lang(), "en");
 }
+
+/// The service worker keeps the pages a visitor saw: once the hub is gone (the phone left
+/// its Wi-Fi), those pages still show, and a page never seen shows the offline page.
+/// Service workers need a secure context, which `http://127.0.0.1` is; see ARCHITECTURE.md
+/// for what that means on the hub's own name.
+#[test]
+fn pages_seen_stay_readable_when_the_hub_is_gone() {
+    let dir = TestDir::new();
+    let mut server = Server::start(&dir, &["--demo"]);
+    let browser = Browser::launch();
+    let page = browser.open(&format!("{}/", server.base));
+    // Installed, active and controlling this page (the first load is not controlled).
+    page.eval("navigator.serviceWorker.ready.then(() => true)");
+    page.goto(&format!("{}/", server.base));
+    assert_eq!(
+        page.eval("!!navigator.serviceWorker.controller"),
+        serde_json::json!(true)
+    );
+    page.goto(&format!("{}/agenda", server.base));
+    let agenda_title = page.text("h1");
+    server.kill();
+
+    page.goto(&format!("{}/agenda", server.base));
+    assert_eq!(page.text("h1"), agenda_title, "the agenda seen before is kept");
+    assert!(page.count(".card") > 0, "with its events");
+    page.goto(&format!("{}/live", server.base));
+    let text = page.eval("document.body.innerText").as_str().unwrap_or("").to_owned();
+    assert!(
+        text.contains("Hors ligne") && text.contains("Offline"),
+        "a page never seen: the offline page: {text:.300}"
+    );
+    page.screenshot("offline");
+}
