@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod files;
 pub mod hardware;
 pub mod model;
 pub mod search;

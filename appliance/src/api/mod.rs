@@ -5,7 +5,9 @@
 pub(crate) mod accounts;
 mod auth;
 mod body;
+pub mod citizens;
 mod elements;
+mod files;
 mod search;
 mod status;
 
@@ -161,6 +163,8 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
         .attach(status::stage())
         .attach(status::admin_stage())
         .attach(elements::stage())
+        .attach(citizens::stage())
+        .attach(files::stage())
         .attach(search::stage())
         .attach(accounts::stage())
         .attach(crate::web::portal_stage())

@@ -8,6 +8,7 @@
 mod accounts;
 mod agenda;
 mod changes;
+mod citizens;
 mod elements;
 mod instance;
 mod records;
@@ -21,6 +22,10 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::error::{Error, Result};
 
 pub use agenda::{AgendaQuery, BBox, LiveQuery, MapPoint, MapQuery, AGENDA_MAX_LIMIT, LIVE_MAX_LIMIT};
+pub use citizens::{
+    is_private, membership_link, scope_of, Comment, Context, Invitation, MemberUpdate, Membership, NewInvitation,
+    NewPost, Post, Reader, Standing, JOURNAL_MAX_LIMIT, MAX_COMMENTS,
+};
 pub use elements::{slugify, ListQuery, Page, Visibility, MAX_LIMIT};
 
 /// Largest page a list may ask for.
@@ -33,6 +38,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("migrations/0001_initial.sql")),
     ("0002_accounts", include_str!("migrations/0002_accounts.sql")),
     ("0003_agenda_index", include_str!("migrations/0003_agenda_index.sql")),
+    ("0004_citizens", include_str!("migrations/0004_citizens.sql")),
 ];
 
 /// Read connections kept open between requests.

@@ -844,11 +844,13 @@ fn the_cookie_key_is_private_and_survives_a_restart() {
 fn the_existing_guards_are_unchanged() {
     let f = fixture();
     let s = f.signed_up("Camille", "camille@example.org");
-    // Element writes still take the admin token only (persons writing is the next step).
+    // A signed-in person creates elements (by token, or by cookie with the CSRF token) and
+    // is their creator; the admin token still works.
     let body = r#"{"kind": "project", "name": "Jardin"}"#;
     for who in [As::Bearer(&s.token), As::Cookie(&s.cookie, Some(&s.csrf))] {
         let a = f.call(Method::Post, "/api/v1/elements", Some(body), who, None);
-        assert_error(&a, Status::Unauthorized, "unauthorized");
+        assert_eq!(a.status, Status::Created, "{}", a.body);
+        assert_eq!(a.body["creator"], json!(s.person));
     }
     assert_eq!(
         f.call(Method::Post, "/api/v1/elements", Some(body), As::Admin, None)
