@@ -7,21 +7,12 @@ use rocket::State;
 use serde_json::{json, Value};
 
 use super::elements::{parse_kinds, parse_limit};
-use super::{blocking, ApiResult, Hub, Viewer};
+use super::{blocking, ApiResult, Hub};
 use crate::error::Error;
 use crate::model::{self, ElementId};
-use crate::search::{SearchQuery, Viewer as SearchViewer};
-use crate::store::Visibility;
+use crate::search::SearchQuery;
 use crate::territory::Scope;
 
-fn search_viewer(viewer: Viewer) -> SearchViewer {
-    SearchViewer {
-        all: viewer.0 == Visibility::All,
-        ids: Vec::new(),
-    }
-}
-
-/// `near=LAT,LON,KM`
 fn parse_near(near: Option<&str>) -> Result<Option<(f64, f64, f64)>, Error> {
     let Some(near) = near else { return Ok(None) };
     let bad = || Error::BadRequest(format!("near \"{near}\" must be LAT,LON,KM (e.g. 44.73,5.02,10)"));
@@ -89,7 +80,7 @@ fn parse_cursor(cursor: Option<&str>) -> Result<usize, Error> {
 #[allow(clippy::too_many_arguments)]
 async fn search(
     hub: &State<Hub>,
-    viewer: Viewer,
+    reader: crate::store::Reader,
     q: Option<&str>,
     r#type: Option<&str>,
     tags: Option<&str>,
@@ -130,7 +121,7 @@ async fn search(
         coming: parse_bool("coming", coming)?,
         limit: parse_limit(limit)?,
         offset: parse_cursor(cursor)?,
-        viewer: search_viewer(viewer),
+        viewer: super::citizens::search_viewer(&reader),
         now: model::now_seconds(),
         home,
     };
@@ -165,7 +156,12 @@ async fn search(
 
 /// `GET /api/v1/search/suggest?q=` — names as the visitor types.
 #[rocket::get("/api/v1/search/suggest?<q>&<limit>")]
-async fn suggest(hub: &State<Hub>, viewer: Viewer, q: Option<&str>, limit: Option<&str>) -> ApiResult<Json<Value>> {
+async fn suggest(
+    hub: &State<Hub>,
+    reader: crate::store::Reader,
+    q: Option<&str>,
+    limit: Option<&str>,
+) -> ApiResult<Json<Value>> {
     let text = q.unwrap_or("").to_owned();
     if text.len() > 200 {
         return Err(Error::BadRequest("q is longer than 200 bytes".into()).into());
@@ -184,7 +180,7 @@ async fn suggest(hub: &State<Hub>, viewer: Viewer, q: Option<&str>, limit: Optio
             // A stale answer beats none: the indexer retries on its own.
             tracing::warn!(error = %e, "search index could not catch up");
         }
-        let hits = index.suggest(&text, &search_viewer(viewer), limit)?;
+        let hits = index.suggest(&text, &super::citizens::search_viewer(&reader), limit)?;
         let ids: Vec<String> = hits.iter().map(|s| s.id.to_string()).collect();
         store.get_elements(&ids)
     })

@@ -281,6 +281,11 @@ impl SearchIndex {
                 .links
                 .iter()
                 .filter(|l| matches!(l.link_type.as_str(), "members" | "contributors" | "attendees"))
+                // A pending request or invitation is not membership yet.
+                .filter(|l| {
+                    let pending = |k: &str| l.attrs.get(k).is_some_and(|v| v == &serde_json::Value::Bool(true));
+                    !pending("toBeValidated") && !pending("isInviting")
+                })
                 .map(|l| l.other.to_string())
                 .chain(creator)
             {

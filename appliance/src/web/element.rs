@@ -9,7 +9,7 @@ use super::layout::{self, page, page_with, Ctx};
 use super::pages::{fail, load, Failure, Html, PageResult};
 use super::view;
 use crate::error::Error;
-use crate::model::{Audience, Element, ElementId, Kind, Record, RecordKind};
+use crate::model::{Element, ElementId, Kind, Record, RecordKind};
 use crate::store::{AgendaQuery, Visibility};
 use crate::territory;
 
@@ -46,7 +46,7 @@ async fn find(ctx: &Ctx<'_>, kind: &str, slug: &str) -> Result<Element, Failure>
         return Err(not_found(ctx, kind));
     };
     let store = ctx.hub.store.clone();
-    let (slug_owned, viewer) = (slug.to_owned(), ctx.viewer);
+    let (slug_owned, reader) = (slug.to_owned(), ctx.reader.clone());
     let element = load(ctx, move || {
         // Slugs first: ids are accepted too (any slug-like text parses as an id).
         let id = match store.element_id_by_slug(&slug_owned)? {
@@ -54,7 +54,7 @@ async fn find(ctx: &Ctx<'_>, kind: &str, slug: &str) -> Result<Element, Failure>
             None => ElementId::parse(&slug_owned),
         };
         match id {
-            Some(id) => store.get_element(&id, viewer),
+            Some(id) => store.get_element_for(&id, &reader),
             None => Ok(None),
         }
     })
@@ -65,6 +65,7 @@ async fn find(ctx: &Ctx<'_>, kind: &str, slug: &str) -> Result<Element, Failure>
 async fn around(ctx: &Ctx<'_>, element: Element) -> Result<Around, Failure> {
     let store = ctx.hub.store.clone();
     let viewer = ctx.viewer;
+    let reader = ctx.reader.clone();
     load(ctx, move || {
         let mut ids: Vec<String> = element.links.iter().map(|l| l.other.to_string()).collect();
         ids.extend(element.organizer_ids());
@@ -77,7 +78,7 @@ async fn around(ctx: &Ctx<'_>, element: Element) -> Result<Around, Failure> {
         let linked = store
             .get_elements(&ids)?
             .into_iter()
-            .filter(|e| viewer == Visibility::All || !view::is_private(e))
+            .filter(|e| reader.may_see(e))
             .map(|e| (e.id.to_string(), e))
             .collect();
         let sub_events = if element.kind == Kind::Event {
@@ -92,15 +93,8 @@ async fn around(ctx: &Ctx<'_>, element: Element) -> Result<Around, Failure> {
         } else {
             Vec::new()
         };
-        let public =
-            |r: &Record| viewer == Visibility::All || Audience::of_post(&r.doc).is_ok_and(|a| a == Audience::Public);
-        let mut posts: Vec<Record> = store
-            .records_of(&element.id, RecordKind::Post)?
-            .into_iter()
-            .filter(public)
-            .collect();
-        posts.reverse();
-        posts.truncate(20);
+        // The journal as this reader may see it (audiences are filtered in the store).
+        let posts = store.journal(&element.id, &reader, 20, None)?.items;
         let comments = store.records_of(&element.id, RecordKind::Comment)?;
         let documents = store.records_of(&element.id, RecordKind::Document)?;
         Ok(Around {

@@ -26,6 +26,9 @@ pub struct Ctx<'r> {
     pub viewer: Visibility,
     /// The signed-in person, if any.
     pub user: Option<User>,
+    /// What the viewer may read beyond public things: the hub admin, or a person and the
+    /// elements they are a member of.
+    pub reader: crate::store::Reader,
     /// This page's path and query, for the switchers to come back to.
     pub here: String,
     /// Whether the page is rendered for the embeddable map (no header, no footer).
@@ -105,12 +108,17 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
         } else {
             None
         };
+        let reader = match req.guard::<crate::store::Reader>().await {
+            Outcome::Success(r) => r,
+            _ => crate::store::Reader::anonymous(),
+        };
         Outcome::Success(Ctx {
             hub,
             lang,
             scopes,
             viewer,
             user,
+            reader,
             here: req.uri().to_string(),
             bare: false,
         })

@@ -39,6 +39,7 @@ pub fn error_page_for(
         scopes: Vec::new(),
         viewer: crate::store::Visibility::Public,
         user: None,
+        reader: crate::store::Reader::anonymous(),
         here: req.uri().to_string(),
         bare: false,
     };
