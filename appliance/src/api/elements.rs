@@ -55,8 +55,15 @@ async fn list(
     limit: Option<&str>,
     cursor: Option<&str>,
 ) -> ApiResult<Json<Value>> {
+    let mut kinds = parse_kinds(r#type)?;
+    if let Some(k) = kinds.iter().find(|k| !hub.kind_on(**k)) {
+        return Err(Error::not_found(format!("the kind {} (its module is off)", k.as_str())).into());
+    }
+    if kinds.is_empty() && hub.kinds_on().len() < Kind::ALL.len() {
+        kinds = hub.kinds_on();
+    }
     let query = ListQuery {
-        kinds: parse_kinds(r#type)?,
+        kinds,
         tags: tags
             .unwrap_or("")
             .split(',')
@@ -85,6 +92,9 @@ async fn get(hub: &State<Hub>, viewer: Viewer, id: Result<ElementId, Error>) -> 
         e.ok_or_else(|| Error::not_found(format!("element {id}")))
     })
     .await?;
+    if !hub.kind_on(found.kind) {
+        return Err(Error::not_found(format!("element {} (its module is off)", found.id)).into());
+    }
     Ok(Json(found.to_json()))
 }
 
@@ -207,29 +217,50 @@ async fn delete_link(
 
 /// JSON export of one element: Communecter's document with its journal and files. A
 /// person's export is for the admin only until accounts arrive.
+/// `GET /api/v1/elements/{id}/export`: the element in Communecter's shape with its journal
+/// and documents as the reader may see them. A person's export (their profile, the elements
+/// they created, what they wrote) is for that person and the hub admin only.
 #[rocket::get("/api/v1/elements/<id>/export")]
-async fn export(hub: &State<Hub>, viewer: Viewer, id: Result<ElementId, Error>) -> ApiResult<Json<Value>> {
+async fn export(
+    hub: &State<Hub>,
+    reader: crate::store::Reader,
+    id: Result<ElementId, Error>,
+) -> ApiResult<Json<Value>> {
+    hub.require(crate::config::Module::JsonExport)?;
     let id = id?;
     let store = hub.store.clone();
     let value = blocking(move || {
         let e = store
-            .get_element(&id, viewer.0)?
+            .get_element_for(&id, &reader)?
             .ok_or_else(|| Error::not_found(format!("element {id}")))?;
-        if e.kind == Kind::Person && viewer.0 != Visibility::All {
+        if e.kind == Kind::Person && !reader.admin && reader.person.as_ref() != Some(&e.id) {
             return Err(Error::Unauthorized);
         }
         let (collection, doc) = e.to_communecter();
-        let news = store.records_of(&e.id, model::RecordKind::Post)?;
+        let news = store
+            .journal(&e.id, &reader, crate::store::JOURNAL_MAX_LIMIT, None)?
+            .items;
         let documents = store.records_of(&e.id, model::RecordKind::Document)?;
-        let public = |r: &model::Record| {
-            viewer.0 == Visibility::All || model::Audience::of_post(&r.doc).ok() == Some(model::Audience::Public)
-        };
-        Ok(json!({
+        let mut out = json!({
             "meta": {"format": "copi-element-export", "version": 1, "kind": e.kind.as_str(), "id": e.id.as_str()},
             collection: [doc],
-            "news": news.iter().filter(|r| public(r)).map(|r| r.to_json()).collect::<Vec<_>>(),
+            "news": news.iter().map(|r| r.to_json()).collect::<Vec<_>>(),
             "documents": documents.iter().map(|r| r.to_json()).collect::<Vec<_>>(),
-        }))
+        });
+        if e.kind == Kind::Person {
+            // Everything the person created, in Communecter's collections.
+            for created in store.created_by(&e.id)? {
+                let (collection, doc) = created.to_communecter();
+                if let Some(list) = out.get_mut(collection).and_then(Value::as_array_mut) {
+                    list.push(doc);
+                } else {
+                    out[collection] = json!([doc]);
+                }
+            }
+            let authored = store.authored_by(&e.id)?;
+            out["authored"] = authored.iter().map(|r| r.to_json()).collect::<Vec<_>>().into();
+        }
+        Ok(out)
     })
     .await?;
     Ok(Json(value))

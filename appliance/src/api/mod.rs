@@ -8,6 +8,7 @@ mod body;
 pub mod citizens;
 mod elements;
 mod files;
+pub mod modules;
 mod search;
 mod status;
 
@@ -40,6 +41,8 @@ pub struct Hub {
     pub portal: crate::web::Portal,
     /// Why the config file was not used (the last working one is in force), for the admin.
     pub config_error: Option<String>,
+    /// The modules on now (the config file's, or the admin's later choice).
+    pub modules: modules::ModuleSwitch,
 }
 
 impl Hub {
@@ -54,6 +57,7 @@ impl Hub {
         }
         crate::search::spawn_indexer(search.clone(), store.clone());
         let home = crate::territory::home_point(&config.hub.territories);
+        let modules = modules::ModuleSwitch::new(&modules::stored(&store)?.unwrap_or_else(|| config.modules.clone()));
         let portal = crate::web::Portal {
             canonical: config.network.lan_name(),
             names: vec![config.network.mdns_name()],
@@ -66,6 +70,7 @@ impl Hub {
             home,
             portal,
             config_error: None,
+            modules,
         })
     }
 }
@@ -166,6 +171,7 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
         .attach(citizens::stage())
         .attach(files::stage())
         .attach(search::stage())
+        .attach(modules::stage())
         .attach(accounts::stage())
         .attach(crate::web::portal_stage())
         .attach(crate::web::stage())

@@ -110,9 +110,18 @@ async fn search(
     let scopes = Scope::parse_list(scope.unwrap_or("")).map_err(|e| Error::BadRequest(e.to_string()))?;
     // Proximity is to the territory the visitor chose, else to the hub's.
     let home = crate::territory::home_point(&scopes).or(hub.home);
+    hub.require(crate::config::Module::Search)?;
+    // Kinds whose module is off are not searched.
+    let mut kinds = parse_kinds(r#type)?;
+    if let Some(k) = kinds.iter().find(|k| !hub.kind_on(**k)) {
+        return Err(Error::not_found(format!("the kind {} (its module is off)", k.as_str())).into());
+    }
+    if kinds.is_empty() && hub.kinds_on().len() < crate::model::Kind::ALL.len() {
+        kinds = hub.kinds_on();
+    }
     let query = SearchQuery {
         text: rest.join(" "),
-        kinds: parse_kinds(r#type)?,
+        kinds,
         tags,
         scopes,
         near: parse_near(near)?,
@@ -162,6 +171,7 @@ async fn suggest(
     q: Option<&str>,
     limit: Option<&str>,
 ) -> ApiResult<Json<Value>> {
+    hub.require(crate::config::Module::Search)?;
     let text = q.unwrap_or("").to_owned();
     if text.len() > 200 {
         return Err(Error::BadRequest("q is longer than 200 bytes".into()).into());

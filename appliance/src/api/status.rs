@@ -46,7 +46,7 @@ async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
         "elements": elements,
         "elements_total": total,
         "records": records,
-        "modules": hub.config.modules.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        "modules": hub.modules.on().iter().map(|m| m.as_str()).collect::<Vec<_>>(),
         "config_error": if viewer.0 == crate::store::Visibility::All { hub.config_error.clone() } else { None },
         "search": {
             "indexed_seq": hub.search.indexed_seq().0,

@@ -10,8 +10,10 @@ mod agenda;
 mod changes;
 mod citizens;
 mod elements;
+mod export;
 mod instance;
 mod records;
+mod settings;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};

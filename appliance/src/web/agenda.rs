@@ -156,6 +156,7 @@ pub async fn agenda(
     scope: Option<&str>,
     cursor: Option<&str>,
 ) -> PageResult {
+    super::pages::require(&ctx, crate::config::Module::Agenda)?;
     let v = match view.unwrap_or("list") {
         "" | "list" => View::List,
         "week" => View::Week,

@@ -42,7 +42,7 @@ fn not_found(ctx: &Ctx<'_>, what: &str) -> Failure {
 
 /// Finds the element of `/{kind}/{slug}` (or `/{kind}/{id}`), as the viewer may see it.
 async fn find(ctx: &Ctx<'_>, kind: &str, slug: &str) -> Result<Element, Failure> {
-    let Some(kind) = Kind::parse(kind).filter(|k| k.as_str() == kind) else {
+    let Some(kind) = Kind::parse(kind).filter(|k| k.as_str() == kind && ctx.hub.kind_on(*k)) else {
         return Err(not_found(ctx, kind));
     };
     let store = ctx.hub.store.clone();
@@ -378,11 +378,11 @@ pub async fn element_page(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
                 }
             }
             p.actions {
-                a href={ (href) "/graph" } { (ctx.t("element-graph")) }
+                @if ctx.hub.module_on(crate::config::Module::Graph) { a href={ (href) "/graph" } { (ctx.t("element-graph")) } }
                 @if e.kind == Kind::Event || matches!(e.kind, Kind::Organization | Kind::Project) {
                     a href={ (href) "/calendar.ics" } { (ctx.t("element-calendar")) }
                 }
-                @if !person || ctx.viewer == Visibility::All {
+                @if (!person || ctx.viewer == Visibility::All) && ctx.hub.module_on(crate::config::Module::JsonExport) {
                     a href={ "/api/v1/elements/" (e.id) "/export" } { (ctx.t("element-export")) }
                 }
             }
@@ -395,6 +395,7 @@ pub async fn element_page(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
 /// linked elements around it, colour by kind), readable without JavaScript.
 #[rocket::get("/<kind>/<slug>/graph", rank = 20)]
 pub async fn graph(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
+    super::pages::require(&ctx, crate::config::Module::Graph)?;
     let element = find(&ctx, kind, slug).await?;
     let a = around(&ctx, element).await?;
     let e = &a.element;

@@ -178,7 +178,7 @@ pub(crate) fn parse_bbox(v: Option<&str>) -> Result<Option<BBox>, Error> {
 
 /// A module the admin turned off answers 404.
 fn module_on(hub: &Hub, module: Module) -> Result<(), Error> {
-    if hub.config.module_on(module) {
+    if hub.module_on(module) {
         Ok(())
     } else {
         Err(Error::not_found(format!("the {module} module")))

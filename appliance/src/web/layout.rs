@@ -9,6 +9,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use super::assets;
 use super::i18n::{self, Lang};
 use crate::api::{Hub, User, Viewer};
+use crate::config::Module;
 use crate::store::Visibility;
 use crate::territory::Scope;
 
@@ -88,10 +89,14 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
             return Outcome::Forward(rocket::http::Status::InternalServerError);
         };
         let cookies = req.cookies();
-        let lang = cookies
-            .get(LANG_COOKIE)
-            .and_then(|c| Lang::parse(c.value()))
-            .unwrap_or_else(|| Lang::negotiate(req.headers().get_one("Accept-Language")));
+        let lang = if !hub.module_on(Module::I18n) {
+            Lang::Fr
+        } else {
+            cookies
+                .get(LANG_COOKIE)
+                .and_then(|c| Lang::parse(c.value()))
+                .unwrap_or_else(|| Lang::negotiate(req.headers().get_one("Accept-Language")))
+        };
         // A cookie that no longer parses (hand-edited, an older CoPi) is ignored, not an error.
         let scopes = cookies
             .get(SCOPE_COOKIE)
@@ -140,16 +145,16 @@ pub fn enc(s: &str) -> String {
     rocket::http::RawStr::new(s).percent_encode().to_string()
 }
 
-/// The main navigation: (path, message id).
-pub const NAV: [(&str, &str); 8] = [
-    ("/", "nav-home"),
-    ("/live", "nav-live"),
-    ("/agenda", "nav-agenda"),
-    ("/directory", "nav-directory"),
-    ("/marketplace", "nav-marketplace"),
-    ("/mutual-aid", "nav-mutual-aid"),
-    ("/map", "nav-map"),
-    ("/search", "nav-search"),
+/// The main navigation: (path, message id, the module that shows it).
+pub const NAV: [(&str, &str, Option<Module>); 8] = [
+    ("/", "nav-home", None),
+    ("/live", "nav-live", Some(Module::Live)),
+    ("/agenda", "nav-agenda", Some(Module::Agenda)),
+    ("/directory", "nav-directory", Some(Module::Directory)),
+    ("/marketplace", "nav-marketplace", Some(Module::Marketplace)),
+    ("/mutual-aid", "nav-mutual-aid", Some(Module::MutualAid)),
+    ("/map", "nav-map", Some(Module::Map)),
+    ("/search", "nav-search", Some(Module::Search)),
 ];
 
 /// The page shell around `main`.
@@ -197,10 +202,12 @@ pub fn page_with(ctx: &Ctx<'_>, title: &str, head: Markup, main: Markup) -> Mark
                         }
                         nav aria-label=(ctx.t("nav-label")) {
                             ul {
-                                @for (href, id) in NAV {
+                                @for (href, id, module) in NAV {
+                                    @if module.is_none_or(|m| ctx.hub.module_on(m)) {
                                     li {
                                         @let current = if href == "/" { path == "/" } else { path.starts_with(href) };
                                         a href=(href) aria-current=[current.then_some("page")] { (ctx.t(id)) }
+                                    }
                                     }
                                 }
                             }
@@ -214,6 +221,7 @@ pub fn page_with(ctx: &Ctx<'_>, title: &str, head: Markup, main: Markup) -> Mark
                             " · "
                             a href={ "/territory?back=" (enc(&ctx.here)) } { (ctx.t("territory-change")) }
                         }
+                        @if ctx.hub.module_on(Module::I18n) {
                         nav.langs aria-label=(ctx.t("language-label")) {
                             ul {
                                 @for l in Lang::ALL {
@@ -226,6 +234,7 @@ pub fn page_with(ctx: &Ctx<'_>, title: &str, head: Markup, main: Markup) -> Mark
                                     }
                                 }
                             }
+                        }
                         }
                         p.account {
                             @if ctx.user.is_some() {

@@ -624,6 +624,7 @@ fn render(
 #[rocket::get("/map?<kind>&<type>&<tags>&<scope>&<q>&<from>")]
 #[allow(clippy::too_many_arguments)]
 async fn map(
+    _on: super::ModuleOn<{ crate::config::Module::Map as usize }>,
     ctx: Ctx<'_>,
     kind: Option<&str>,
     r#type: Option<&str>,
@@ -646,6 +647,7 @@ async fn map(
 #[rocket::get("/embed/map?<kind>&<type>&<tags>&<scope>&<q>&<from>")]
 #[allow(clippy::too_many_arguments)]
 async fn embed(
+    _on: super::ModuleOn<{ crate::config::Module::Map as usize }>,
     ctx: Ctx<'_>,
     kind: Option<&str>,
     r#type: Option<&str>,
@@ -687,6 +689,7 @@ impl<'r> Responder<'r, 'static> for JsonBody {
 /// `/api/v1/map.geojson` (which has no text search). Errors are the API's JSON errors.
 #[rocket::get("/map/search.geojson?<q>&<type>&<tags>&<scope>")]
 async fn search_geojson(
+    _on: super::ModuleOn<{ crate::config::Module::Map as usize }>,
     hub: &State<Hub>,
     viewer: crate::api::Viewer,
     q: Option<&str>,
@@ -754,7 +757,7 @@ fn labels_json() -> &'static str {
 
 /// `GET /map/labels.json`: department labels for the offline basemap.
 #[rocket::get("/map/labels.json")]
-async fn labels() -> JsonBody {
+async fn labels(_on: super::ModuleOn<{ crate::config::Module::Map as usize }>) -> JsonBody {
     // Built on the blocking pool the first time: it reads every commune.
     let body = rocket::tokio::task::spawn_blocking(labels_json).await.unwrap_or("[]");
     JsonBody {
@@ -809,7 +812,14 @@ fn tile_coordinates(z: &str, x: &str, y: &str) -> Option<(u32, u32, u32)> {
 
 /// `GET /tiles/{z}/{x}/{y}.png`: a raster tile from `<data>/tiles`, put there by sync.
 #[rocket::get("/tiles/<z>/<x>/<y>")]
-async fn tile(hub: &State<Hub>, z: &str, x: &str, y: &str, cond: IfNoneMatch) -> Result<Tile, Status> {
+async fn tile(
+    _on: super::ModuleOn<{ crate::config::Module::Map as usize }>,
+    hub: &State<Hub>,
+    z: &str,
+    x: &str,
+    y: &str,
+    cond: IfNoneMatch,
+) -> Result<Tile, Status> {
     let (z, x, y) = tile_coordinates(z, x, y).ok_or(Status::BadRequest)?;
     let path = hub
         .config

@@ -21,6 +21,28 @@ pub use portal::{qr_svg, stage as portal_stage, Portal};
 
 use rocket::fairing::AdHoc;
 
+/// A request guard that lets a route answer only while module `I` (its index in
+/// [`crate::config::Module::ALL`], i.e. `Module::X as usize`) is on; otherwise the request
+/// goes on to the other routes and ends as a 404.
+pub struct ModuleOn<const I: usize>;
+
+#[rocket::async_trait]
+impl<'r, const I: usize> rocket::request::FromRequest<'r> for ModuleOn<I> {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r rocket::Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+        let on = crate::config::Module::ALL
+            .get(I)
+            .zip(req.rocket().state::<crate::api::Hub>())
+            .is_some_and(|(m, hub)| hub.module_on(*m));
+        if on {
+            rocket::request::Outcome::Success(ModuleOn)
+        } else {
+            rocket::request::Outcome::Forward(rocket::http::Status::NotFound)
+        }
+    }
+}
+
 /// The error page a catcher shows a browser (no request guards there: the language comes
 /// from the cookie or `Accept-Language`).
 pub fn error_page_for(

@@ -12,6 +12,7 @@ use super::i18n::Lang;
 use super::layout::{self, enc, page as render, safe_back, Ctx, LANG_COOKIE, SCOPE_COOKIE};
 use super::view::{self, card};
 use crate::api::{blocking, Hub};
+use crate::config::Module;
 use crate::error::Error;
 use crate::model::{self, Element, Kind};
 use crate::search::{SearchQuery, Viewer as SearchViewer};
@@ -54,6 +55,11 @@ pub fn fail(ctx: &Ctx<'_>, e: Error) -> Failure {
         status,
         layout::error_page(ctx, status.code, &e.public_message()).into_string(),
     )
+}
+
+/// A 404 page when a module is off.
+pub fn require(ctx: &Ctx<'_>, module: Module) -> Result<(), Failure> {
+    ctx.hub.require(module).map_err(|e| fail(ctx, e))
 }
 
 /// A 400 page with a message.
@@ -185,16 +191,18 @@ pub async fn home(ctx: Ctx<'_>, cache: &State<PageCache>) -> PageResult {
                 figcaption.meta { (ctx.ta("home-qr", &[("url", address.as_str().into())])) }
             }
         }
-        (section(&ctx, &ctx.t("home-coming"), ("/agenda", "home-all-events"), &events))
+        @if ctx.hub.module_on(Module::Agenda) { (section(&ctx, &ctx.t("home-coming"), ("/agenda", "home-all-events"), &events)) }
+        @if ctx.hub.module_on(Module::Live) {
         section {
             h2 { (ctx.t("home-latest")) }
             @if posts.is_empty() { p.meta { (ctx.t("empty")) } }
             @for (post, element) in &posts { (post_view(&ctx, post, element.as_ref())) }
             p { a href="/live" { (ctx.t("home-all-live")) " →" } }
         }
+        }
         div.split {
-            (section(&ctx, &ctx.t("home-classifieds"), ("/marketplace", "home-all-classifieds"), &classifieds))
-            (section(&ctx, &ctx.t("home-mutual-aid"), ("/mutual-aid", "home-all-mutual-aid"), &aid))
+            @if ctx.hub.module_on(Module::Marketplace) { (section(&ctx, &ctx.t("home-classifieds"), ("/marketplace", "home-all-classifieds"), &classifieds)) }
+            @if ctx.hub.module_on(Module::MutualAid) { (section(&ctx, &ctx.t("home-mutual-aid"), ("/mutual-aid", "home-all-mutual-aid"), &aid)) }
         }
     };
     Ok(cache.put(&ctx, render(&ctx, "", body)))
@@ -235,6 +243,7 @@ pub fn post_view(ctx: &Ctx<'_>, post: &crate::model::Record, element: Option<&El
 /// `/live`: the latest public posts of the territory.
 #[rocket::get("/live?<scope>&<cursor>")]
 pub async fn live(ctx: Ctx<'_>, cache: &State<PageCache>, scope: Option<&str>, cursor: Option<&str>) -> PageResult {
+    require(&ctx, Module::Live)?;
     let scopes = parse_scopes(&ctx, scope)?;
     let cursor = check_cursor(&ctx, cursor)?;
     if let Some(hit) = cache.get(&ctx) {
@@ -283,6 +292,14 @@ impl ListPage {
             ListPage::Directory => &[Kind::Organization, Kind::Project, Kind::Person, Kind::Poi, Kind::Event],
             ListPage::Marketplace => &[Kind::Classified],
             ListPage::MutualAid => &[Kind::Resource],
+        }
+    }
+
+    fn module(self) -> Module {
+        match self {
+            ListPage::Directory => Module::Directory,
+            ListPage::Marketplace => Module::Marketplace,
+            ListPage::MutualAid => Module::MutualAid,
         }
     }
 
@@ -337,13 +354,17 @@ async fn list_page(
     scope: Option<&str>,
     cursor: Option<&str>,
 ) -> PageResult {
+    require(&ctx, which.module())?;
     let mut kinds = parse_kinds(&ctx, kind)?;
-    if let Some(k) = kinds.iter().find(|k| !which.kinds().contains(k)) {
+    if let Some(k) = kinds
+        .iter()
+        .find(|k| !which.kinds().contains(k) || !ctx.hub.kind_on(**k))
+    {
         return Err(bad(&ctx, ctx.ta("bad-kind", &[("value", k.as_str().into())])));
     }
     let chosen = kinds.clone();
     if kinds.is_empty() {
-        kinds = which.kinds().to_vec();
+        kinds = which.kinds().iter().copied().filter(|k| ctx.hub.kind_on(*k)).collect();
     }
     let tags = parse_tags(tags);
     let scopes = parse_scopes(&ctx, scope)?;
@@ -381,8 +402,8 @@ async fn list_page(
     let body = html! {
         h1 { (ctx.t(which.title())) }
         p { (ctx.t(which.intro())) }
-        (filters_form(&ctx, which.path(), which.kinds(), &chosen, &tags))
-        p { a.button.secondary href=(map_href) { (ctx.t("show-map")) } }
+        (filters_form(&ctx, which.path(), &which.kinds().iter().copied().filter(|k| ctx.hub.kind_on(*k)).collect::<Vec<_>>(), &chosen, &tags))
+        @if ctx.hub.module_on(Module::Map) { p { a.button.secondary href=(map_href) { (ctx.t("show-map")) } } }
         @if which == ListPage::MutualAid {
             (mutual_aid_columns(&ctx, &page_.items))
         } @else if page_.items.is_empty() {
@@ -493,11 +514,15 @@ pub async fn search(
     scope: Option<&str>,
     page: Option<&str>,
 ) -> PageResult {
+    require(&ctx, Module::Search)?;
     let text = q.unwrap_or("").trim().to_owned();
     if text.len() > 500 {
         return Err(bad(&ctx, ctx.ta("search-bad", &[("reason", "q > 500".into())])));
     }
-    let kinds = parse_kinds(&ctx, kind)?;
+    let mut kinds = parse_kinds(&ctx, kind)?;
+    if let Some(k) = kinds.iter().find(|k| !ctx.hub.kind_on(**k)) {
+        return Err(bad(&ctx, ctx.ta("bad-kind", &[("value", k.as_str().into())])));
+    }
     let mut tags = parse_tags(tags);
     let scopes = parse_scopes(&ctx, scope)?;
     let page_no = match page {
@@ -523,7 +548,7 @@ pub async fn search(
                 label for="f-kind" { (ctx.t("filter-kind")) }
                 select #f-kind name="kind" {
                     option value="" { (ctx.t("kinds-all")) }
-                    @for k in Kind::ALL {
+                    @for k in ctx.hub.kinds_on() {
                         option value=(k.as_str()) selected[kinds.len() == 1 && kinds[0] == k] { (view::kind_label(&ctx, k)) }
                     }
                 }
@@ -536,6 +561,9 @@ pub async fn search(
         return Ok(Html(render(&ctx, &ctx.t("search-title"), body).into_string()));
     }
     let home = territory::home_point(&scopes).or(ctx.hub.home);
+    if kinds.is_empty() && ctx.hub.kinds_on().len() < Kind::ALL.len() {
+        kinds = ctx.hub.kinds_on();
+    }
     let query = SearchQuery {
         text: rest.join(" "),
         kinds,
@@ -572,7 +600,7 @@ pub async fn search(
         p {
             strong { (ctx.ta("search-results", &[("count", (hits.total as i64).into())])) }
             @if !text.is_empty() { " " (ctx.ta("search-for", &[("q", text.as_str().into())])) }
-            @if !text.is_empty() { " · " a href={ "/map?from=search&q=" (enc(&text)) } { (ctx.t("show-map")) } }
+            @if !text.is_empty() && ctx.hub.module_on(Module::Map) { " · " a href={ "/map?from=search&q=" (enc(&text)) } { (ctx.t("show-map")) } }
         }
         @if !hits.kinds.is_empty() {
             details.facets {
