@@ -21,6 +21,8 @@ struct Around {
     sub_events: Vec<Element>,
     posts: Vec<Record>,
     comments: Vec<Record>,
+    /// The signed-in person's standing towards the element.
+    standing: Option<crate::store::Standing>,
     documents: Vec<Record>,
 }
 
@@ -41,7 +43,7 @@ fn not_found(ctx: &Ctx<'_>, what: &str) -> Failure {
 }
 
 /// Finds the element of `/{kind}/{slug}` (or `/{kind}/{id}`), as the viewer may see it.
-async fn find(ctx: &Ctx<'_>, kind: &str, slug: &str) -> Result<Element, Failure> {
+pub(super) async fn find(ctx: &Ctx<'_>, kind: &str, slug: &str) -> Result<Element, Failure> {
     let Some(kind) = Kind::parse(kind).filter(|k| k.as_str() == kind && ctx.hub.kind_on(*k)) else {
         return Err(not_found(ctx, kind));
     };
@@ -66,6 +68,7 @@ async fn around(ctx: &Ctx<'_>, element: Element) -> Result<Around, Failure> {
     let store = ctx.hub.store.clone();
     let viewer = ctx.viewer;
     let reader = ctx.reader.clone();
+    let person = ctx.user.as_ref().map(|u| u.person.clone());
     load(ctx, move || {
         let mut ids: Vec<String> = element.links.iter().map(|l| l.other.to_string()).collect();
         ids.extend(element.organizer_ids());
@@ -97,7 +100,12 @@ async fn around(ctx: &Ctx<'_>, element: Element) -> Result<Around, Failure> {
         let posts = store.journal(&element.id, &reader, 20, None)?.items;
         let comments = store.records_of(&element.id, RecordKind::Comment)?;
         let documents = store.records_of(&element.id, RecordKind::Document)?;
+        let standing = match &person {
+            Some(p) => store.standing(&element.id, p)?,
+            None => None,
+        };
         Ok(Around {
+            standing,
             element,
             linked,
             sub_events,
@@ -297,14 +305,7 @@ pub async fn element_page(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
                     }
                 }
             }
-            // Following and joining need accounts' pages (issue 5): the buttons say so.
-            div.actions {
-                button.secondary type="button" disabled title=(ctx.t("element-actions-signin")) { (ctx.t("element-follow")) }
-                @if matches!(e.kind, Kind::Organization | Kind::Project | Kind::Event) {
-                    button.secondary type="button" disabled title=(ctx.t("element-actions-signin")) { (ctx.t("element-join")) }
-                }
-                span.meta { (ctx.t("element-actions-signin")) }
-            }
+            (super::citizen::forms(&ctx, e, a.standing.as_ref()))
             section {
                 h2 { (ctx.t("element-about")) }
                 @if let Some(s) = view::text(e, "shortDescription") { p { strong { (s) } } }
@@ -355,12 +356,16 @@ pub async fn element_page(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
             @if !a.posts.is_empty() {
                 section {
                     h2 { (ctx.t("element-journal")) }
-                    @for p in &a.posts { (super::pages::post_view(&ctx, p, None)) }
+                    @for p in &a.posts {
+                        (super::pages::post_view(&ctx, p, None))
+                        (super::citizen::comment_form(&ctx, e, Some(&p.id)))
+                    }
                 }
             }
-            @if !a.comments.is_empty() {
+            @if !a.comments.is_empty() || ctx.user.is_some() {
                 section {
                     h2 { (ctx.t("element-comments")) }
+                    (super::citizen::comment_form(&ctx, e, None))
                     @for c in &a.comments {
                         p.comment { (c.doc.get("text").and_then(Value::as_str).unwrap_or("")) }
                     }

@@ -238,7 +238,8 @@ pub fn page_with(ctx: &Ctx<'_>, title: &str, head: Markup, main: Markup) -> Mark
                         }
                         p.account {
                             @if ctx.user.is_some() {
-                                a href="/account" { (ctx.t("nav-account")) }
+                                a href="/feed" { (ctx.t("feed-title")) }
+                                " · " a href="/account" { (ctx.t("nav-account")) }
                             } @else {
                                 a href={ "/login?back=" (enc(&ctx.here)) } { (ctx.t("nav-login")) }
                             }

@@ -7,6 +7,7 @@ mod account;
 mod agenda;
 pub mod assets;
 pub mod cache;
+mod citizen;
 mod element;
 mod feeds;
 pub mod i18n;
@@ -100,6 +101,10 @@ pub fn stage() -> AdHoc {
                     account::logout,
                     account::account,
                     account::revoke,
+                    citizen::act,
+                    citizen::feed,
+                    citizen::invitation,
+                    citizen::accept_invitation,
                     element::element_page,
                     element::graph,
                 ],

@@ -486,3 +486,87 @@ fn sign_up_sign_in_and_out_with_forms() {
     assert_eq!(statuses[0], Status::Unauthorized);
     assert_eq!(*statuses.last().unwrap(), Status::TooManyRequests, "{statuses:?}");
 }
+
+#[test]
+fn a_citizen_follows_asks_to_join_posts_and_comments_from_the_pages() {
+    let d = demo();
+    let c = &d.client;
+    let r = c.get("/signup").dispatch();
+    let form_cookie = r.cookies().get("copi_form").unwrap().value().to_owned();
+    let token = hidden(&r.into_string().unwrap(), "csrf");
+    let r = c
+        .post("/signup")
+        .header(ContentType::Form)
+        .cookie(Cookie::new("copi_form", form_cookie.clone()))
+        .body(format!(
+            "name=Lou%20Martin&email=lou%40example.org&password=correct%20horse%20battery&csrf={}",
+            crate::web::layout::enc(&token)
+        ))
+        .dispatch();
+    assert_eq!(r.status(), Status::SeeOther);
+    let session = Cookie::new(
+        "copi_session",
+        r.cookies().get("copi_session").unwrap().value().to_owned(),
+    );
+    let get = |uri: &str| {
+        let r = c.get(uri.to_owned()).cookie(session.clone()).dispatch();
+        (r.status(), r.into_string().unwrap_or_default())
+    };
+    let (_, account) = get("/account");
+    let csrf = hidden(&account, "csrf");
+    let me = first_link(&account, "person");
+    let (_, orgs) = get("/directory?kind=organization");
+    let org = first_link(&orgs, "organization");
+    let act = |page: &str, body: &str| {
+        let r = c
+            .post(format!("{page}/act"))
+            .header(ContentType::Form)
+            .cookie(session.clone())
+            .body(body)
+            .dispatch();
+        (r.status(), r.headers().get_one("Location").map(str::to_owned))
+    };
+    let csrf_q = crate::web::layout::enc(&csrf);
+    // Without the session's token: refused.
+    assert_eq!(act(&org, "csrf=forged&action=follow").0, Status::Forbidden);
+    // Follow, ask to join: the page then says so.
+    assert_eq!(
+        act(&org, &format!("csrf={csrf_q}&action=follow")),
+        (Status::SeeOther, Some(org.clone()))
+    );
+    assert_eq!(act(&org, &format!("csrf={csrf_q}&action=join")).0, Status::SeeOther);
+    let (_, page) = get(&org);
+    assert!(
+        page.contains("value=\"unfollow\"") && page.contains("en attente"),
+        "{page:.300}"
+    );
+    // Not a member: no journal form, and posting there is refused.
+    assert!(!page.contains("name=\"audience\""));
+    assert_eq!(
+        act(&org, &format!("csrf={csrf_q}&text=Bonjour&audience=public")).0,
+        Status::Forbidden
+    );
+    // A comment on the organisation shows on its page.
+    assert_eq!(
+        act(&org, &format!("csrf={csrf_q}&text=Merci%20pour%20l%E2%80%99atelier")).0,
+        Status::SeeOther
+    );
+    assert!(get(&org).1.contains("Merci pour l’atelier"));
+    // On my own journal: a members-only post I see, that visitors do not.
+    assert_eq!(
+        act(&me, &format!("csrf={csrf_q}&text=Note%20pour%20moi&audience=private")).0,
+        Status::SeeOther
+    );
+    assert!(get(&me).1.contains("Note pour moi"));
+    assert!(
+        !page_ok(&d, &me).contains("Note pour moi"),
+        "anonymous visitors never see it"
+    );
+    // My feed answers (the organisation I follow may have public posts).
+    assert_eq!(get("/feed").0, Status::Ok);
+    assert_eq!(
+        c.get("/feed").dispatch().status(),
+        Status::SeeOther,
+        "signed out: to the sign-in page"
+    );
+}

@@ -1,0 +1,263 @@
+//! What a signed-in person does from the pages (issue 5), as HTML forms: follow, ask to
+//! join, post on a journal with an audience, comment; the home feed of what one follows;
+//! joining with an invitation code. Every form carries the session's CSRF token (checked
+//! with [`crate::api::User::csrf_matches`]); the rules are the API's (`api/citizens.rs`):
+//! members post on a group's journal, a person on their own; anyone who may see an element
+//! may follow it, comment, or ask to join it.
+
+use maud::{html, Markup};
+use rocket::form::{Form, FromForm};
+use rocket::http::Status;
+use rocket::response::Redirect;
+
+use super::layout::{enc, page, Ctx};
+use super::pages::{bad, fail, load, Failure, Html};
+use super::view;
+use crate::error::Error;
+use crate::model::{Audience, Element, ElementId, Kind};
+use crate::store::{Context, Membership, NewPost, Standing};
+
+#[derive(FromForm)]
+pub struct ActionForm<'r> {
+    csrf: &'r str,
+    /// follow, unfollow, join
+    action: Option<&'r str>,
+    text: Option<&'r str>,
+    audience: Option<&'r str>,
+    /// The post a comment answers (none: a comment on the element).
+    post: Option<&'r str>,
+}
+
+/// What the element page shows a signed-in person: their standing and the forms it allows.
+pub fn forms(ctx: &Ctx<'_>, e: &Element, standing: Option<&Standing>) -> Markup {
+    let Some(user) = &ctx.user else {
+        return html! {
+            p.actions { a.button.secondary href={ "/login?back=" (enc(&view::url(e))) } { (ctx.t("element-actions-signin")) } }
+        };
+    };
+    let csrf = user.csrf().unwrap_or("");
+    let action = format!("{}/act", view::url(e));
+    let member = standing.is_some_and(Standing::member);
+    let follower = standing.is_some_and(|s| s.follower);
+    let pending = standing.is_some_and(|s| matches!(s.membership, Membership::Pending { .. }));
+    let itself = standing.is_some_and(|s| s.itself);
+    let may_post = if e.kind == Kind::Person { itself } else { member };
+    let groups = matches!(e.kind, Kind::Organization | Kind::Project | Kind::Event);
+    html! {
+        div.actions {
+            @if !itself {
+                form method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    @if follower {
+                        button.secondary type="submit" name="action" value="unfollow" { (ctx.t("element-unfollow")) }
+                    } @else {
+                        button.secondary type="submit" name="action" value="follow" { (ctx.t("element-follow")) }
+                    }
+                }
+            }
+            @if groups && !member {
+                @if pending {
+                    span.meta { (ctx.t("element-join-pending")) }
+                } @else {
+                    form method="post" action=(action) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button.secondary type="submit" name="action" value="join" { (ctx.t("element-join")) }
+                    }
+                }
+            }
+            @if member && !itself { span.meta { (ctx.t("element-you-are-member")) } }
+        }
+        @if may_post {
+            form.filters method="post" action=(action) {
+                input type="hidden" name="csrf" value=(csrf);
+                div {
+                    label for="post-text" { (ctx.t("journal-new")) }
+                    textarea #post-text name="text" rows="3" required maxlength="5000" {}
+                }
+                div {
+                    label for="post-audience" { (ctx.t("journal-audience")) }
+                    select #post-audience name="audience" {
+                        @for (value, id) in [("public", "audience-public"), ("members", "audience-members"), ("followers", "audience-followers"), ("private", "audience-private")] {
+                            option value=(value) { (ctx.t(id)) }
+                        }
+                    }
+                }
+                button type="submit" { (ctx.t("journal-publish")) }
+            }
+        }
+    }
+}
+
+/// A comment form under a post (or on the element when `post` is none).
+pub fn comment_form(ctx: &Ctx<'_>, e: &Element, post: Option<&ElementId>) -> Markup {
+    let Some(user) = &ctx.user else { return html! {} };
+    let id = format!("comment-{}", post.map_or("element".to_owned(), ToString::to_string));
+    html! {
+        form.comment method="post" action={ (view::url(e)) "/act" } {
+            input type="hidden" name="csrf" value=(user.csrf().unwrap_or(""));
+            @if let Some(p) = post { input type="hidden" name="post" value=(p); }
+            label.visually-hidden for=(id) { (ctx.t("comment-label")) }
+            input #(id) type="text" name="text" required maxlength="2000" placeholder=(ctx.t("comment-label"));
+            " " button.secondary type="submit" { (ctx.t("comment-send")) }
+        }
+    }
+}
+
+fn forbidden(ctx: &Ctx<'_>, message: String) -> Failure {
+    Failure(
+        Status::Forbidden,
+        super::layout::error_page(ctx, 403, &message).into_string(),
+    )
+}
+
+/// `POST /{kind}/{slug}/act`: follow, unfollow, join, post or comment, then back to the page.
+#[rocket::post("/<kind>/<slug>/act", data = "<form>", rank = 20)]
+pub async fn act(ctx: Ctx<'_>, kind: &str, slug: &str, form: Form<ActionForm<'_>>) -> Result<Redirect, Failure> {
+    let Some(user) = ctx.user.clone() else {
+        return Ok(Redirect::to(format!("/login?back={}", enc(&format!("/{kind}/{slug}")))));
+    };
+    if !user.csrf_matches(Some(form.csrf)) {
+        return Err(forbidden(&ctx, ctx.t("account-form-expired")));
+    }
+    let e = super::element::find(&ctx, kind, slug).await?;
+    let back = view::url(&e);
+    let store = ctx.hub.store.clone();
+    let (id, person) = (e.id.clone(), user.person.clone());
+    let standing = load(&ctx, move || store.standing(&id, &person))
+        .await?
+        .ok_or_else(|| fail(&ctx, Error::not_found(slug.to_owned())))?;
+    let store = ctx.hub.store.clone();
+    let (id, person) = (e.id.clone(), user.person.clone());
+    match (form.action, form.text.map(str::trim)) {
+        (Some("follow"), _) => {
+            load(&ctx, move || store.follow(&person, &id)).await?;
+        }
+        (Some("unfollow"), _) => {
+            load(&ctx, move || store.unfollow(&person, &id)).await?;
+        }
+        (Some("join"), _) => {
+            load(&ctx, move || store.request_to_join(&id, &person)).await?;
+        }
+        (Some(other), _) => return Err(bad(&ctx, format!("action {other:?}"))),
+        (None, Some(text)) if !text.is_empty() && text.chars().count() <= 5000 => {
+            let text = text.to_owned();
+            if form.audience.is_some() {
+                let allowed = if e.kind == Kind::Person {
+                    standing.itself
+                } else {
+                    standing.member()
+                };
+                if !allowed {
+                    return Err(forbidden(&ctx, ctx.t("journal-members-only")));
+                }
+                let audience = match form.audience {
+                    Some("public") => Audience::Public,
+                    Some("members") => Audience::Members,
+                    Some("followers") => Audience::Followers,
+                    Some("private") => Audience::Private,
+                    other => return Err(bad(&ctx, format!("audience {other:?}"))),
+                };
+                let post = NewPost {
+                    text,
+                    audience,
+                    tags: Vec::new(),
+                };
+                load(&ctx, move || store.create_post(&id, &person, &post)).await?;
+            } else {
+                let context = match form.post {
+                    Some(p) => Context::Post(ElementId::parse(p).ok_or_else(|| bad(&ctx, format!("post {p:?}")))?),
+                    None => Context::Element(id),
+                };
+                let reader = ctx.reader.clone();
+                load(&ctx, move || {
+                    // The post must be one this reader sees, on this element.
+                    if let Context::Post(p) = &context {
+                        if store.post_for(p, &reader)?.is_none() {
+                            return Err(Error::not_found(format!("post {p}")));
+                        }
+                    }
+                    store.create_comment(&context, None, &person, &text)
+                })
+                .await?;
+            }
+        }
+        _ => return Err(bad(&ctx, ctx.t("comment-empty"))),
+    }
+    Ok(Redirect::to(back))
+}
+
+/// `/feed`: the posts of what I follow and belong to.
+#[rocket::get("/feed?<cursor>")]
+pub async fn feed(ctx: Ctx<'_>, cursor: Option<&str>) -> Result<Result<Html, Redirect>, Failure> {
+    let Some(user) = ctx.user.clone() else {
+        return Ok(Err(Redirect::to("/login?back=/feed")));
+    };
+    let store = ctx.hub.store.clone();
+    let cursor = cursor.map(str::to_owned);
+    let page_ = load(&ctx, move || store.home_feed(&user.person, 20, cursor.as_deref())).await?;
+    let body = html! {
+        h1 { (ctx.t("feed-title")) }
+        p { (ctx.t("feed-intro")) }
+        @if page_.items.is_empty() { p.meta { (ctx.t("empty")) } }
+        @for (post, element) in &page_.items { (super::pages::post_view(&ctx, post, element.as_ref())) }
+        (view::pager(&ctx, page_.next))
+    };
+    Ok(Ok(Html(page(&ctx, &ctx.t("feed-title"), body).into_string())))
+}
+
+#[derive(FromForm)]
+pub struct CsrfForm<'r> {
+    csrf: &'r str,
+}
+
+/// `/join/{code}`: an invitation: what it is for, and a button to accept it.
+#[rocket::get("/join/<code>")]
+pub async fn invitation(ctx: Ctx<'_>, code: &str) -> PageResultOrRedirect {
+    let store = ctx.hub.store.clone();
+    let wanted = code.trim().to_ascii_uppercase();
+    let found = load(&ctx, move || {
+        let Some(inv) = store.invitation(&wanted)? else {
+            return Ok(None);
+        };
+        Ok(store
+            .get_element(&inv.element, crate::store::Visibility::All)?
+            .map(|e| (inv, e)))
+    })
+    .await?;
+    let Some((inv, e)) = found else {
+        return Err(fail(&ctx, Error::not_found(format!("invitation {code}"))));
+    };
+    let body = html! {
+        h1 { (ctx.ta("invitation-title", &[("name", view::name(&e).into())])) }
+        @if !inv.roles.is_empty() { p { (ctx.t("element-roles")) " : " (inv.roles.join(", ")) } }
+        @if let Some(user) = &ctx.user {
+            form method="post" action={ "/join/" (enc(code)) } {
+                input type="hidden" name="csrf" value=(user.csrf().unwrap_or(""));
+                button type="submit" { (ctx.t("invitation-accept")) }
+            }
+        } @else {
+            p { a.button href={ "/login?back=" (enc(&ctx.here)) } { (ctx.t("element-actions-signin")) } }
+        }
+    };
+    Ok(Ok(Html(page(&ctx, &ctx.t("element-join"), body).into_string())))
+}
+
+type PageResultOrRedirect = Result<Result<Html, Redirect>, Failure>;
+
+#[rocket::post("/join/<code>", data = "<form>")]
+pub async fn accept_invitation(ctx: Ctx<'_>, code: &str, form: Form<CsrfForm<'_>>) -> Result<Redirect, Failure> {
+    let Some(user) = ctx.user.clone() else {
+        return Ok(Redirect::to(format!("/login?back={}", enc(&format!("/join/{code}")))));
+    };
+    if !user.csrf_matches(Some(form.csrf)) {
+        return Err(forbidden(&ctx, ctx.t("account-form-expired")));
+    }
+    let store = ctx.hub.store.clone();
+    let wanted = code.trim().to_ascii_uppercase();
+    let element = load(&ctx, move || {
+        let (id, _) = store.join_with_code(&wanted, &user.person)?;
+        store.get_element(&id, crate::store::Visibility::All)
+    })
+    .await?;
+    Ok(Redirect::to(element.map_or_else(|| "/".to_owned(), |e| view::url(&e))))
+}
