@@ -26,6 +26,10 @@ pub enum EntityKind {
     Post,
     Comment,
     Attachment,
+    /// A cooperative-space proposal (with its votes).
+    Proposal,
+    /// A cooperative-space action (task).
+    Action,
 }
 
 impl EntityKind {
@@ -35,6 +39,8 @@ impl EntityKind {
             EntityKind::Post => "post",
             EntityKind::Comment => "comment",
             EntityKind::Attachment => "attachment",
+            EntityKind::Proposal => "proposal",
+            EntityKind::Action => "action",
         }
     }
 
@@ -44,6 +50,8 @@ impl EntityKind {
             "post" => EntityKind::Post,
             "comment" => EntityKind::Comment,
             "attachment" => EntityKind::Attachment,
+            "proposal" => EntityKind::Proposal,
+            "action" => EntityKind::Action,
             _ => return None,
         })
     }
@@ -110,6 +118,8 @@ mod tests {
             EntityKind::Post,
             EntityKind::Comment,
             EntityKind::Attachment,
+            EntityKind::Proposal,
+            EntityKind::Action,
         ] {
             assert_eq!(EntityKind::parse(k.as_str()), Some(k));
         }

@@ -6,8 +6,10 @@ pub(crate) mod accounts;
 mod auth;
 mod body;
 pub mod citizens;
+pub(crate) mod coop;
 mod elements;
 mod files;
+mod moderation;
 pub mod modules;
 mod search;
 mod status;
@@ -169,7 +171,9 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
         .attach(status::admin_stage())
         .attach(elements::stage())
         .attach(citizens::stage())
+        .attach(coop::stage())
         .attach(files::stage())
+        .attach(moderation::stage())
         .attach(search::stage())
         .attach(modules::stage())
         .attach(accounts::stage())

@@ -144,7 +144,12 @@ async fn search(
         }
         let hits = index.search(&query)?;
         let ids: Vec<String> = hits.ids.iter().map(ElementId::to_string).collect();
-        let items = store.get_elements(&ids)?;
+        // The admin also sees what moderation hid (the index only matched it for them).
+        let items = if query.viewer.all {
+            store.get_elements_for_admin(&ids)?
+        } else {
+            store.get_elements(&ids)?
+        };
         let end = query.offset + query.limit;
         let next = (end < hits.total).then(|| format!("o{end}"));
         let kinds: serde_json::Map<String, Value> = hits.kinds.into_iter().map(|(k, n)| (k, n.into())).collect();
@@ -190,9 +195,14 @@ async fn suggest(
             // A stale answer beats none: the indexer retries on its own.
             tracing::warn!(error = %e, "search index could not catch up");
         }
-        let hits = index.suggest(&text, &super::citizens::search_viewer(&reader), limit)?;
+        let viewer = super::citizens::search_viewer(&reader);
+        let hits = index.suggest(&text, &viewer, limit)?;
         let ids: Vec<String> = hits.iter().map(|s| s.id.to_string()).collect();
-        store.get_elements(&ids)
+        if viewer.all {
+            store.get_elements_for_admin(&ids)
+        } else {
+            store.get_elements(&ids)
+        }
     })
     .await?;
     Ok(Json(json!({

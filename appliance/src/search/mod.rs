@@ -234,7 +234,7 @@ impl SearchIndex {
         for id in ids {
             writer.delete_term(Term::from_field_text(self.fields.id, id));
         }
-        let elements = store.get_elements(ids)?;
+        let elements = store.get_elements_for_admin(ids)?;
         self.add_elements(writer, store, elements)
     }
 
@@ -248,12 +248,16 @@ impl SearchIndex {
             .into_iter()
             .collect();
         let names: std::collections::HashMap<String, String> = store
-            .get_elements(&organizers)?
+            .get_elements_for_admin(&organizers)?
             .into_iter()
             .filter_map(|o| Some((o.id.to_string(), o.doc.get("name")?.as_str()?.to_owned())))
             .collect();
+        // Hidden and pending elements (moderation) are found by the hub's admin only.
+        let ids: Vec<String> = elements.iter().map(|e| e.id.to_string()).collect();
+        let moderated = store.moderated_ids(&ids)?;
         for e in elements {
-            let doc = self.document(store, e, &names)?;
+            let hidden = moderated.contains(e.id.as_str());
+            let doc = self.document(store, e, &names, hidden)?;
             writer.add_document(doc).map_err(index_error)?;
         }
         Ok(())
@@ -264,6 +268,7 @@ impl SearchIndex {
         store: &Store,
         mut e: Element,
         organizer_names: &std::collections::HashMap<String, String>,
+        hidden: bool,
     ) -> Result<TantivyDocument> {
         let f = &self.fields;
         let facts = model::check(e.kind, &mut e.doc, store.zone())?;
@@ -274,7 +279,10 @@ impl SearchIndex {
         for tag in &facts.tags {
             d.add_text(f.tags, tag);
         }
-        if facts.private {
+        if hidden {
+            // No readers: only the admin's searches (which skip the privacy clause) match.
+            d.add_text(f.visibility, "hidden");
+        } else if facts.private {
             d.add_text(f.visibility, "private");
             let creator = e.doc.get("creator").and_then(|c| c.as_str()).map(str::to_owned);
             for reader in e

@@ -207,7 +207,7 @@ impl Store {
         );
         let mut args: Vec<SqlValue> = Vec::new();
         if q.visibility == Visibility::Public {
-            sql.push_str(" AND private = 0");
+            sql.push_str(" AND private = 0 AND moderation IS NULL");
         }
         if let Some(to) = q.to {
             sql.push_str(" AND start_at < ?");
@@ -264,7 +264,7 @@ impl Store {
         );
         let mut args: Vec<SqlValue> = vec![Audience::Public.as_str().to_owned().into()];
         if q.visibility == Visibility::Public {
-            sql.push_str(" AND coalesce(e.private, 0) = 0");
+            sql.push_str(" AND coalesce(e.private, 0) = 0 AND e.moderation IS NULL AND r.moderation IS NULL");
         }
         push_scopes(&mut sql, &mut args, "e.", &q.scopes);
         if let Some(cursor) = &q.cursor {
@@ -303,7 +303,7 @@ impl Store {
         );
         let mut args: Vec<SqlValue> = Vec::new();
         if q.visibility == Visibility::Public {
-            sql.push_str(" AND private = 0");
+            sql.push_str(" AND private = 0 AND moderation IS NULL");
         }
         if !q.kinds.is_empty() {
             sql.push_str(&format!(" AND kind IN ({})", marks(q.kinds.len())));

@@ -70,7 +70,8 @@ impl Reader {
     }
 
     /// Whether this reader may see `e` (the same rule as the store's SQL, on a loaded
-    /// element and the `member_of` list).
+    /// element and the `member_of` list). Moderation is not in the document: hidden and
+    /// pending elements are left out by the reads that load elements (`get_elements`).
     pub fn may_see(&self, e: &Element) -> bool {
         self.admin || !is_private(e) || self.person.as_ref() == Some(&e.id) || self.member_of.contains(&e.id)
     }
@@ -292,10 +293,10 @@ fn follower_sql(x: &str) -> String {
 }
 
 /// The reader (`:all`, `:person`) may see the element row `e` (or its absence: a post on an
-/// element of another hub).
+/// element of another hub). A hidden or pending element (moderation) is the hub admin's only.
 fn element_visible_sql(e: &str) -> String {
     format!(
-        "(:all = 1 OR coalesce({e}.private, 0) = 0 OR {e}.id = :person OR {})",
+        "(:all = 1 OR ({e}.moderation IS NULL AND (coalesce({e}.private, 0) = 0 OR {e}.id = :person OR {})))",
         member_sql(&format!("{e}.id"))
     )
 }
@@ -304,7 +305,7 @@ fn element_visible_sql(e: &str) -> String {
 fn post_visible_sql() -> String {
     let on = "r.element_id";
     format!(
-        "(:all = 1 OR ({element} AND (r.audience = 'public' OR r.author = :person OR r.element_id = :person
+        "(:all = 1 OR (r.moderation IS NULL AND {element} AND (r.audience = 'public' OR r.author = :person OR r.element_id = :person
             OR (r.audience = 'members' AND {member})
             OR (r.audience = 'followers' AND ({member} OR {follower}))
             OR (r.audience = 'private' AND {admin}))))",
@@ -670,11 +671,12 @@ impl Store {
         })
     }
 
-    /// Where `person` stands with `element`; `None` when the element is not on this hub.
+    /// Where `person` stands with `element`; `None` when the element is not on this hub, or
+    /// is hidden or pending (moderation: nobody but the hub's admin sees it).
     pub fn standing(&self, element: &ElementId, person: &ElementId) -> Result<Option<Standing>> {
         self.read(|c| {
             let row: Option<(String, bool)> = c
-                .prepare_cached("SELECT kind, private FROM elements WHERE id = ?1")?
+                .prepare_cached("SELECT kind, private FROM elements WHERE id = ?1 AND moderation IS NULL")?
                 .query_row([element.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             let Some((kind, private)) = row else { return Ok(None) };
@@ -1306,18 +1308,32 @@ impl Store {
     }
 
     /// The comments on a post or an element, replies included, oldest first (at most
-    /// [`MAX_COMMENTS`]). The caller checks that the reader may see the context.
+    /// [`MAX_COMMENTS`]). The caller checks that the reader may see the context. Hidden
+    /// comments (moderation) are left out with their replies, and so are the comments on a
+    /// hidden post.
     pub fn comments_on(&self, context: &Context) -> Result<Vec<Record>> {
         self.read(|c| {
-            let ids = match context {
-                Context::Post(p) => comment_ids_of_post(c, p.as_str())?,
-                Context::Element(e) => {
-                    let mut stmt = c.prepare_cached(
-                        "SELECT id FROM records WHERE kind = 'comments' AND element_id = ?1 ORDER BY created_seq",
-                    )?;
-                    let rows = stmt.query_map([e.as_str()], |r| r.get(0))?;
-                    rows.collect::<Result<Vec<String>, _>>()?
-                }
+            let (sql, id) = match context {
+                Context::Post(p) => (
+                    "SELECT c.id FROM records c WHERE c.kind = 'comments' AND c.moderation IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM records p WHERE p.id = ?1 AND p.moderation IS NOT NULL)
+                       AND (c.parent_id = ?1 OR c.parent_id IN (SELECT t.id FROM records t
+                            WHERE t.kind = 'comments' AND t.parent_id = ?1 AND t.moderation IS NULL))
+                     ORDER BY c.created_seq",
+                    p,
+                ),
+                Context::Element(e) => (
+                    "SELECT c.id FROM records c WHERE c.kind = 'comments' AND c.element_id = ?1
+                       AND c.moderation IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM records p WHERE p.id = c.parent_id AND p.moderation IS NOT NULL)
+                     ORDER BY c.created_seq",
+                    e,
+                ),
+            };
+            let ids = {
+                let mut stmt = c.prepare_cached(sql)?;
+                let rows = stmt.query_map([id.as_str()], |r| r.get(0))?;
+                rows.collect::<Result<Vec<String>, _>>()?
             };
             let mut out = Vec::new();
             for id in ids.into_iter().take(MAX_COMMENTS) {

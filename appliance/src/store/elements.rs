@@ -14,7 +14,8 @@ use crate::territory::{self, Scope};
 /// Who is looking, as far as the store is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
-    /// Anonymous visitors: private elements are left out.
+    /// Anonymous visitors: private elements are left out, and hidden or pending ones
+    /// (see `moderation`).
     Public,
     /// The hub's admin: everything.
     All,
@@ -420,7 +421,7 @@ impl Store {
         self.read(|c| {
             if visibility == Visibility::Public {
                 let private: Option<bool> = c
-                    .prepare_cached("SELECT private FROM elements WHERE id = ?1")?
+                    .prepare_cached("SELECT private OR moderation IS NOT NULL FROM elements WHERE id = ?1")?
                     .query_row([id.as_str()], |r| r.get(0))
                     .optional()?;
                 if private != Some(false) {
@@ -431,11 +432,17 @@ impl Store {
         })
     }
 
-    /// The elements among `ids` that exist, in that order, private ones included.
+    /// The elements among `ids` that exist, in that order, private ones included, hidden
+    /// and pending ones (moderation) left out; see `get_elements_for_admin`.
     pub fn get_elements(&self, ids: &[String]) -> Result<Vec<Element>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            out.extend(self.read(|c| load_many(c, chunk))?);
+            out.extend(self.read(|c| {
+                let moderated = super::moderation::moderated_among(c, chunk)?;
+                let mut found = load_many(c, chunk)?;
+                found.retain(|e| !moderated.contains(e.id.as_str()));
+                Ok(found)
+            })?);
         }
         Ok(out)
     }
@@ -469,7 +476,7 @@ impl Store {
             sql.push(')');
         };
         if q.visibility == Visibility::Public {
-            sql.push_str(" AND private = 0");
+            sql.push_str(" AND private = 0 AND moderation IS NULL");
         }
         if !q.kinds.is_empty() {
             push(
@@ -536,7 +543,9 @@ impl Store {
     /// How many elements of each kind the viewer can see.
     pub fn count_elements(&self, visibility: Visibility) -> Result<BTreeMap<Kind, u64>> {
         let sql = match visibility {
-            Visibility::Public => "SELECT kind, count(*) FROM elements WHERE private = 0 GROUP BY kind",
+            Visibility::Public => {
+                "SELECT kind, count(*) FROM elements WHERE private = 0 AND moderation IS NULL GROUP BY kind"
+            }
             Visibility::All => "SELECT kind, count(*) FROM elements GROUP BY kind",
         };
         self.read(|c| {

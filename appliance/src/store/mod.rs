@@ -9,9 +9,11 @@ mod accounts;
 mod agenda;
 mod changes;
 mod citizens;
+mod coop;
 mod elements;
 mod export;
 mod instance;
+mod moderation;
 mod records;
 mod settings;
 pub mod snapshot;
@@ -28,7 +30,15 @@ pub use citizens::{
     is_private, membership_link, scope_of, Comment, Context, Invitation, MemberUpdate, Membership, NewInvitation,
     NewPost, Post, Reader, Standing, JOURNAL_MAX_LIMIT, MAX_COMMENTS,
 };
+pub use coop::{
+    parse_when, Action, ActionEdit, ActionStatus, Cooperative, NewAction, NewProposal, Proposal, ProposalEdit,
+    ResultsVisibility, Tally, Vote, COOP_MAX_LIMIT, MAX_ASSIGNEES,
+};
 pub use elements::{slugify, ListQuery, Page, Visibility, MAX_LIMIT};
+pub use moderation::{
+    Blocked, Moderated, Moderation, ModerationAction, NewReport, Report, ReportStatus, Reporter, Target, TargetKind,
+    TargetState, MAX_REASON_CHARS, MODERATION_MAX_LIMIT,
+};
 
 /// Largest page a list may ask for.
 pub fn elements_max_limit() -> usize {
@@ -41,6 +51,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_accounts", include_str!("migrations/0002_accounts.sql")),
     ("0003_agenda_index", include_str!("migrations/0003_agenda_index.sql")),
     ("0004_citizens", include_str!("migrations/0004_citizens.sql")),
+    ("0005_coop", include_str!("migrations/0005_coop.sql")),
+    ("0006_moderation", include_str!("migrations/0006_moderation.sql")),
 ];
 
 /// Read connections kept open between requests.

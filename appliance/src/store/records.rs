@@ -107,11 +107,15 @@ impl Store {
         })
     }
 
-    /// The records of one kind that belong to an element, oldest first.
+    /// The records of one kind that belong to an element, oldest first. Hidden ones
+    /// (moderation) are left out, with the replies to a hidden comment.
     pub fn records_of(&self, element: &ElementId, kind: RecordKind) -> Result<Vec<Record>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, kind, doc FROM records WHERE element_id = ?1 AND kind = ?2 ORDER BY created_seq",
+                "SELECT r.id, r.kind, r.doc FROM records r WHERE r.element_id = ?1 AND r.kind = ?2
+                   AND r.moderation IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM records p WHERE p.id = r.parent_id AND p.moderation IS NOT NULL)
+                 ORDER BY r.created_seq",
             )?;
             let rows = stmt.query_map([element.as_str(), kind.collection()], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))

@@ -384,6 +384,9 @@ pub async fn element_page(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
             }
             p.actions {
                 @if ctx.hub.module_on(crate::config::Module::Graph) { a href={ (href) "/graph" } { (ctx.t("element-graph")) } }
+                @if ctx.hub.module_on(crate::config::Module::Cooperative) && matches!(e.kind, Kind::Organization | Kind::Project | Kind::Event) {
+                    a href={ (href) "/cooperative" } { (ctx.t("coop-proposals")) " · " (ctx.t("coop-actions")) }
+                }
                 @if e.kind == Kind::Event || matches!(e.kind, Kind::Organization | Kind::Project) {
                     a href={ (href) "/calendar.ics" } { (ctx.t("element-calendar")) }
                 }

@@ -239,6 +239,7 @@ pub fn page_with(ctx: &Ctx<'_>, title: &str, head: Markup, main: Markup) -> Mark
                         p.account {
                             @if ctx.user.is_some() {
                                 a href="/feed" { (ctx.t("feed-title")) }
+                                @if ctx.hub.module_on(Module::Cooperative) { " · " a href="/cooperative" { (ctx.t("coop-mine-title")) } }
                                 " · " a href="/account" { (ctx.t("nav-account")) }
                             } @else {
                                 a href={ "/login?back=" (enc(&ctx.here)) } { (ctx.t("nav-login")) }

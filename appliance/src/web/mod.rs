@@ -8,6 +8,7 @@ mod agenda;
 pub mod assets;
 pub mod cache;
 mod citizen;
+mod coop;
 mod element;
 mod feeds;
 pub mod i18n;
@@ -110,5 +111,6 @@ pub fn stage() -> AdHoc {
                 ],
             )
             .mount("/", map::routes())
+            .mount("/", coop::routes())
     })
 }

@@ -589,7 +589,11 @@ pub async fn search(
         }
         let hits = index.search(&query)?;
         let ids: Vec<String> = hits.ids.iter().map(ToString::to_string).collect();
-        let items = store.get_elements(&ids)?;
+        let items = if query.viewer.all {
+            store.get_elements_for_admin(&ids)?
+        } else {
+            store.get_elements(&ids)?
+        };
         Ok((hits, items))
     })
     .await?;
