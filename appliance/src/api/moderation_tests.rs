@@ -231,16 +231,17 @@ const EVERYWHERE: &[&str] = &[
     "graph",
 ];
 
-/// What the hub's admin still sees of a hidden element: everything but the pages and
-/// answers made of search hits or of an element's linked elements, which leave moderated
-/// elements out for everyone (the index still counts them for the admin).
+/// What the hub's admin still sees of a hidden element: everything but its creator's page
+/// and graph (made of linked elements, which leave moderated elements out for everyone).
 const ADMIN_SEES: &[&str] = &[
     "list",
     "by id",
     "export",
     "journal",
+    "search",
     "search total",
     "facets",
+    "suggest",
     "map",
     "api agenda",
     "ics",
@@ -252,6 +253,7 @@ const ADMIN_SEES: &[&str] = &[
     "directory",
     "live page",
     "page",
+    "search page",
 ];
 
 #[test]
