@@ -217,6 +217,7 @@ impl<'r> Responder<'r, 'static> for Served {
         match (self.cond.gzip, a.gzipped()) {
             (true, Some(gz)) => {
                 r.header(Header::new("Content-Encoding", "gzip"));
+                r.max_chunk_size(gz.len().max(4096));
                 r.sized_body(gz.len(), std::io::Cursor::new(gz));
             }
             _ => {
@@ -225,6 +226,7 @@ impl<'r> Responder<'r, 'static> for Served {
                     // Debug builds read the files from disk: keep one copy for the process.
                     std::borrow::Cow::Owned(v) => v.as_slice(),
                 };
+                r.max_chunk_size(bytes.len().max(4096));
                 r.sized_body(bytes.len(), std::io::Cursor::new(bytes));
             }
         }

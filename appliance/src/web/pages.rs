@@ -27,8 +27,11 @@ pub struct Html(pub String);
 
 impl<'r> Responder<'r, 'static> for Html {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        // The whole page in one write (Rocket's default is 4 KiB chunks).
+        let len = self.0.len().max(4096);
         Response::build_from(RawHtml(self.0).respond_to(req)?)
             .header(Header::new("Cache-Control", "no-cache"))
+            .max_chunk_size(len)
             .ok()
     }
 }
