@@ -63,6 +63,7 @@ async fn list(
         kinds = hub.kinds_on();
     }
     let query = ListQuery {
+        types: Vec::new(),
         kinds,
         tags: tags
             .unwrap_or("")

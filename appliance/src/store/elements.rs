@@ -38,6 +38,9 @@ pub struct ListQuery {
     pub kinds: Vec<Kind>,
     /// Any of these tags (all elements when empty), normalised.
     pub tags: Vec<String>,
+    /// Any of these `type` values, compared case-insensitively (all when empty): an
+    /// organisation's NGO, Cooperative…, an event's workshop, concert…, a POI's type.
+    pub types: Vec<String>,
     /// Inside any of these territories (everywhere when empty).
     pub scopes: Vec<Scope>,
     pub limit: usize,
@@ -50,6 +53,7 @@ impl Default for ListQuery {
         ListQuery {
             kinds: Vec::new(),
             tags: Vec::new(),
+            types: Vec::new(),
             scopes: Vec::new(),
             limit: 20,
             cursor: None,
@@ -483,6 +487,13 @@ impl Store {
                 &mut sql,
                 " AND kind IN ",
                 q.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
+            );
+        }
+        if !q.types.is_empty() {
+            push(
+                &mut sql,
+                " AND lower(type) IN ",
+                q.types.iter().map(|t| t.to_lowercase()).collect(),
             );
         }
         if !q.tags.is_empty() {

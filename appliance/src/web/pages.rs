@@ -324,7 +324,14 @@ impl ListPage {
 }
 
 /// The filters form shared by the list pages (and the map).
-pub fn filters_form(ctx: &Ctx<'_>, action: &str, kinds: &[Kind], chosen: &[Kind], tags: &[String]) -> Markup {
+pub fn filters_form(
+    ctx: &Ctx<'_>,
+    action: &str,
+    kinds: &[Kind],
+    chosen: &[Kind],
+    tags: &[String],
+    types: Option<&[String]>,
+) -> Markup {
     html! {
         form.filters method="get" action=(action) {
             @if kinds.len() > 1 {
@@ -338,6 +345,12 @@ pub fn filters_form(ctx: &Ctx<'_>, action: &str, kinds: &[Kind], chosen: &[Kind]
                     }
                 }
             }
+            @if let Some(types) = types {
+                div {
+                    label for="f-type" { (ctx.t("filter-type")) }
+                    input #f-type type="text" name="type" value=(types.join(",")) placeholder="NGO, Cooperative";
+                }
+            }
             div {
                 label for="f-tags" { (ctx.t("filter-tags")) }
                 input #f-tags type="text" name="tags" value=(tags.join(",")) placeholder="jardin, vélo";
@@ -348,11 +361,13 @@ pub fn filters_form(ctx: &Ctx<'_>, action: &str, kinds: &[Kind], chosen: &[Kind]
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn list_page(
     which: ListPage,
     ctx: Ctx<'_>,
     cache: &PageCache,
     kind: Option<&str>,
+    type_: Option<&str>,
     tags: Option<&str>,
     scope: Option<&str>,
     cursor: Option<&str>,
@@ -376,7 +391,16 @@ async fn list_page(
         return Ok(hit);
     }
     let store = ctx.hub.store.clone();
+    let types: Vec<String> = type_
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 64)
+        .take(10)
+        .map(str::to_owned)
+        .collect();
     let query = ListQuery {
+        types: types.clone(),
         kinds,
         tags: tags.clone(),
         scopes,
@@ -405,7 +429,7 @@ async fn list_page(
     let body = html! {
         h1 { (ctx.t(which.title())) }
         p { (ctx.t(which.intro())) }
-        (filters_form(&ctx, which.path(), &which.kinds().iter().copied().filter(|k| ctx.hub.kind_on(*k)).collect::<Vec<_>>(), &chosen, &tags))
+        (filters_form(&ctx, which.path(), &which.kinds().iter().copied().filter(|k| ctx.hub.kind_on(*k)).collect::<Vec<_>>(), &chosen, &tags, (which == ListPage::Directory).then_some(types.as_slice())))
         @if ctx.hub.module_on(Module::Map) { p { a.button.secondary href=(map_href) { (ctx.t("show-map")) } } }
         @if which == ListPage::MutualAid {
             (mutual_aid_columns(&ctx, &page_.items))
@@ -473,16 +497,18 @@ fn mutual_aid_columns(ctx: &Ctx<'_>, items: &[Element]) -> Markup {
     }
 }
 
-#[rocket::get("/directory?<kind>&<tags>&<scope>&<cursor>")]
+#[rocket::get("/directory?<kind>&<type>&<tags>&<scope>&<cursor>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn directory(
     ctx: Ctx<'_>,
     cache: &State<PageCache>,
     kind: Option<&str>,
+    r#type: Option<&str>,
     tags: Option<&str>,
     scope: Option<&str>,
     cursor: Option<&str>,
 ) -> PageResult {
-    list_page(ListPage::Directory, ctx, cache, kind, tags, scope, cursor).await
+    list_page(ListPage::Directory, ctx, cache, kind, r#type, tags, scope, cursor).await
 }
 
 #[rocket::get("/marketplace?<tags>&<scope>&<cursor>")]
@@ -493,7 +519,7 @@ pub async fn marketplace(
     scope: Option<&str>,
     cursor: Option<&str>,
 ) -> PageResult {
-    list_page(ListPage::Marketplace, ctx, cache, None, tags, scope, cursor).await
+    list_page(ListPage::Marketplace, ctx, cache, None, None, tags, scope, cursor).await
 }
 
 #[rocket::get("/mutual-aid?<tags>&<scope>&<cursor>")]
@@ -504,7 +530,7 @@ pub async fn mutual_aid(
     scope: Option<&str>,
     cursor: Option<&str>,
 ) -> PageResult {
-    list_page(ListPage::MutualAid, ctx, cache, None, tags, scope, cursor).await
+    list_page(ListPage::MutualAid, ctx, cache, None, None, tags, scope, cursor).await
 }
 
 /// `/search?q=&kind=&tags=`: the unified search (issue 4's index and ranking).

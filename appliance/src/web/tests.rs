@@ -104,6 +104,11 @@ fn every_page_answers_with_its_content() {
         "filter by kind keeps only organisations"
     );
     assert!(page_ok(&d, "/directory?tags=jardin").contains("#jardin"));
+    let coops = page_ok(&d, "/directory?kind=organization&type=cooperative");
+    assert!(
+        coops.contains("· Cooperative") && !coops.contains("· NGO"),
+        "filtered by type"
+    );
     assert!(page_ok(&d, "/marketplace").contains("href=\"/classified/"));
     let aid = page_ok(&d, "/mutual-aid");
     assert!(aid.contains("Offres") && aid.contains("Besoins"));
