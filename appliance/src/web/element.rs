@@ -279,11 +279,24 @@ pub async fn element_page(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
         .collect();
     let parent = view::text(e, "parentId").and_then(|p| a.linked.get(p));
     let organizers: Vec<&Element> = e.organizer_ids().iter().filter_map(|id| a.linked.get(id)).collect();
-    let urls: Vec<&str> = e
+    // Communecter keeps URLs as strings or as {url, title}: shown as text (the hub is
+    // offline, and no page refers to another host).
+    let urls: Vec<(String, Option<String>)> = e
         .doc
         .get("urls")
         .and_then(Value::as_array)
-        .map(|u| u.iter().filter_map(Value::as_str).collect())
+        .map(|u| {
+            u.iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some((s.clone(), None)),
+                    Value::Object(o) => Some((
+                        o.get("url")?.as_str()?.to_owned(),
+                        o.get("title").and_then(Value::as_str).map(str::to_owned),
+                    )),
+                    _ => None,
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let head = json_ld(&ctx, e, &a.linked).unwrap_or_else(|| html! {});
     let initial = view::name(e).chars().next().unwrap_or('?').to_uppercase().to_string();
@@ -376,9 +389,18 @@ pub async fn element_page(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
                     h2 { (ctx.t("element-files")) }
                     ul {
                         @for d in &a.documents {
-                            li { (d.doc.get("name").and_then(Value::as_str).unwrap_or("document")) }
+                            @let name = d.doc.get("name").and_then(Value::as_str).unwrap_or("document");
+                            li {
+                                @if d.doc.get("doctype").and_then(Value::as_str) == Some("image") {
+                                    a href={ "/files/" (d.id) } { img src={ "/files/" (d.id) "/thumb" } alt=(name) loading="lazy" width="160"; }
+                                } @else {
+                                    a href={ "/files/" (d.id) } { (name) }
+                                }
+                            }
                         }
-                        @for u in &urls { li { (u) } }
+                        @for (url, title) in &urls {
+                            li { @if let Some(t) = title { (t) " — " } code { (url) } }
+                        }
                     }
                 }
             }

@@ -575,3 +575,40 @@ fn a_citizen_follows_asks_to_join_posts_and_comments_from_the_pages() {
         "signed out: to the sign-in page"
     );
 }
+
+#[test]
+fn element_pages_show_their_files_and_urls() {
+    let d = demo();
+    let orgs = page_ok(&d, "/directory?kind=organization");
+    let org = first_link(&orgs, "organization");
+    let id = hidden_id(&page_ok(&d, &org));
+    let admin = Header::new("Authorization", "Bearer web-test-admin-token-0123456789");
+    let r = d
+        .client
+        .post(format!("/api/v1/elements/{id}/files?name=affiche.png"))
+        .header(admin.clone())
+        .header(ContentType::PNG)
+        .body(crate::files::samples::png(600, 400, false))
+        .dispatch();
+    assert_eq!(r.status(), Status::Created, "{:?}", r.into_string());
+    let r = d
+        .client
+        .put(format!("/api/v1/elements/{id}/urls"))
+        .header(admin)
+        .header(ContentType::JSON)
+        .body(r#"[{"url": "https://example.org/agenda", "title": "Notre agenda"}]"#)
+        .dispatch();
+    assert_eq!(r.status(), Status::Ok, "{:?}", r.into_string());
+    let page = page_ok(&d, &org);
+    assert!(
+        page.contains("/thumb\"") && page.contains("alt=\"affiche.png\""),
+        "the image and its thumbnail"
+    );
+    assert!(page.contains("Notre agenda") && page.contains("<code>https://example.org/agenda</code>"));
+}
+
+/// The element id in a page's export link.
+fn hidden_id(body: &str) -> String {
+    let at = body.find("/api/v1/elements/").expect("an export link") + 17;
+    body[at..at + 24].to_owned()
+}
