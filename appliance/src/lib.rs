@@ -13,6 +13,7 @@ pub mod hardware;
 pub mod model;
 pub mod search;
 pub mod store;
+pub mod syncer;
 pub mod sysinfo;
 pub mod system;
 pub mod territory;

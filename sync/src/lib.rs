@@ -1,8 +1,22 @@
 //! Sync between a CoPi hub and a main instance.
 //!
-//! This crate knows nothing of Rocket or SQL. It reads the hub's changes through the
-//! [`ChangeFeed`] port, which the appliance's store implements; the protocol, the
-//! checkpoints and the connectors (issue 6) are built on these types.
+//! This crate knows nothing of Rocket, HTTP clients or SQL. It reads the hub's changes
+//! through the [`ChangeFeed`] port, which the appliance's store implements; [`protocol`]
+//! is the wire format of the `copi` connector, [`run_round`] one sync round over a
+//! [`Replica`] (the store: outbox, inbox, checkpoints) and a [`Connector`] (HTTP, in the
+//! appliance), [`gzip`] the body encoding.
+
+pub mod gzip;
+pub mod protocol;
+mod round;
+
+pub use protocol::{
+    Applied, Batch, BatchId, Hello, PullRequest, PullResponse, PushRequest, PushResponse, SyncCheckpoint, Welcome,
+    WireChange,
+};
+pub use round::{
+    run_round, Backoff, Connector, ConnectorError, Replica, RoundConfig, RoundError, RoundReport, Traffic,
+};
 
 use serde::{Deserialize, Serialize};
 

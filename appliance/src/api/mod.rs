@@ -13,6 +13,7 @@ mod moderation;
 pub mod modules;
 mod search;
 mod status;
+pub mod sync;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -165,13 +165,20 @@ async fn put(hub: &State<Hub>, admin: Result<Admin, Error>, body: Result<JsonObj
             on.push(module);
         }
     }
+    set_modules(hub, on).await?;
+    Ok(Json(listing(hub, "admin")))
+}
+
+/// Turns exactly these modules on (the others off), keeps the choice in the store.
+pub async fn set_modules(hub: &Hub, mut on: Vec<Module>) -> ApiResult<()> {
     on.sort();
+    on.dedup();
     let text = serde_json::to_string(&on).map_err(|e| Error::Corrupt(e.to_string()))?;
     let store = hub.store.clone();
     blocking(move || store.set_setting(SETTING, &text)).await?;
     hub.modules.set(&on);
     tracing::info!(modules = ?on, "the admin changed the modules");
-    Ok(Json(listing(hub, "admin")))
+    Ok(())
 }
 
 pub fn stage() -> AdHoc {

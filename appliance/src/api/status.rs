@@ -18,11 +18,12 @@ async fn healthz(hub: &State<Hub>) -> ApiResult<Json<Value>> {
 #[rocket::get("/api/v1/status")]
 async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
     let store = hub.store.clone();
-    let (counts, records, last_seq) = blocking(move || {
+    let (counts, records, last_seq, sync_state) = blocking(move || {
         Ok((
             store.count_elements(viewer.0)?,
             store.count_records()?,
             copi_sync::ChangeFeed::last_seq(&*store)?,
+            store.sync_status()?,
         ))
     })
     .await?;
@@ -58,6 +59,7 @@ async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
             "configured": sync.main_url.is_some(),
             "main_url": sync.main_url,
             "connector": sync.connector,
+            "state": sync_state,
         },
     })))
 }

@@ -40,6 +40,18 @@ enum Command {
         /// Fill an empty data dir with a demo territory before serving
         #[arg(long)]
         demo: bool,
+        /// `main` also serves the sync endpoints that hubs sync with
+        #[arg(long, value_enum, default_value_t = Role::Hub)]
+        role: Role,
+    },
+    /// Run sync rounds with the main instance configured in [sync]
+    Sync {
+        /// Run one round and exit
+        #[arg(long)]
+        once: bool,
+        /// Changes per batch (tests)
+        #[arg(long, hide = true, default_value_t = copi_sync::protocol::DEFAULT_BATCH)]
+        batch_size: usize,
     },
     /// Import a JSON bundle (CoPi export or Communecter-shaped documents), all or nothing
     Import {
@@ -88,6 +100,13 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+}
+
+/// What `copi serve` serves besides the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    Hub,
+    Main,
 }
 
 pub fn main() -> ExitCode {
@@ -144,7 +163,8 @@ fn run(cli: Cli) -> Result<()> {
         (Config::load(file, &overrides)?, None)
     };
     match cli.command {
-        Command::Serve { demo, .. } => serve(config, config_error, demo),
+        Command::Serve { demo, role, .. } => serve(config, config_error, demo, role),
+        Command::Sync { once, batch_size } => sync(&config, once, batch_size),
         Command::Import { file } => import(&config, &file),
         Command::Export { out } => export(&config, out.as_deref()),
         Command::Reindex => reindex(&config),
@@ -164,7 +184,20 @@ fn today(config: &Config) -> jiff::civil::Date {
     jiff::Timestamp::now().to_zoned_datetime(config.time_zone()).date()
 }
 
-fn serve(config: Config, config_error: Option<String>, demo: bool) -> Result<()> {
+fn sync(config: &Config, once: bool, batch: usize) -> Result<()> {
+    let store = open_store(config)?;
+    if !once {
+        crate::syncer::run_forever(&store, config, batch);
+    }
+    let report = crate::syncer::run_once(&store, config, batch)?;
+    println!(
+        "{}",
+        serde_json::to_string(&report).map_err(|e| Error::Corrupt(e.to_string()))?
+    );
+    Ok(())
+}
+
+fn serve(config: Config, config_error: Option<String>, demo: bool, role: Role) -> Result<()> {
     let store = open_store(&config)?;
     if demo && store.is_empty()? {
         let value = crate::demo::generate(today(&config), &crate::demo::DemoSize::default());
@@ -193,6 +226,7 @@ fn serve(config: Config, config_error: Option<String>, demo: bool) -> Result<()>
     let mut hub = crate::api::Hub::open(config)?;
     hub.config_error = config_error;
     let store_for_watchdog = hub.store.clone();
+    crate::syncer::spawn(hub.store.clone(), &hub.config);
     let power_off = crate::hardware::PowerOff::default();
     let power_off_on_button = power_off.clone();
     let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
@@ -204,7 +238,13 @@ fn serve(config: Config, config_error: Option<String>, demo: bool) -> Result<()>
         .build()
         .map_err(Error::io("cannot start the async runtime"))?;
     runtime.block_on(async move {
-        let rocket = crate::api::rocket(hub)
+        let rocket = crate::api::rocket(hub);
+        let rocket = if role == Role::Main {
+            rocket.attach(crate::api::sync::stage())
+        } else {
+            rocket
+        };
+        let rocket = rocket
             .attach(rocket::fairing::AdHoc::on_liftoff(
                 "service manager and hardware",
                 move |rocket| {

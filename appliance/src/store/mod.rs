@@ -17,6 +17,7 @@ mod moderation;
 mod records;
 mod settings;
 pub mod snapshot;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -53,6 +54,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_citizens", include_str!("migrations/0004_citizens.sql")),
     ("0005_coop", include_str!("migrations/0005_coop.sql")),
     ("0006_moderation", include_str!("migrations/0006_moderation.sql")),
+    ("0007_sync", include_str!("migrations/0007_sync.sql")),
 ];
 
 /// Read connections kept open between requests.

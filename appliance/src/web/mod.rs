@@ -4,6 +4,7 @@
 //! probes phones send when they join the hub's Wi-Fi, and the landing page they are sent to).
 
 mod account;
+mod admin;
 mod agenda;
 pub mod assets;
 pub mod cache;
@@ -78,6 +79,7 @@ pub fn stage() -> AdHoc {
     AdHoc::on_ignite("web", |rocket| async {
         rocket
             .manage(cache::PageCache::default())
+            .manage(admin::AdminThrottle::default())
             .mount(
                 "/",
                 rocket::routes![
@@ -102,6 +104,15 @@ pub fn stage() -> AdHoc {
                     account::logout,
                     account::account,
                     account::revoke,
+                    admin::login_form,
+                    admin::login,
+                    admin::logout,
+                    admin::dashboard,
+                    admin::dashboard_signin,
+                    admin::modules,
+                    admin::moderate,
+                    admin::resolve,
+                    admin::backup,
                     citizen::act,
                     citizen::feed,
                     citizen::invitation,

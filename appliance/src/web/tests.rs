@@ -612,3 +612,81 @@ fn hidden_id(body: &str) -> String {
     let at = body.find("/api/v1/elements/").expect("an export link") + 17;
     body[at..at + 24].to_owned()
 }
+
+#[test]
+fn the_admin_signs_in_sees_the_hub_switches_modules_and_downloads_a_backup() {
+    let d = demo();
+    let c = &d.client;
+    let r = c.get("/admin").dispatch();
+    assert_eq!(
+        (r.status(), r.headers().get_one("Location")),
+        (Status::SeeOther, Some("/admin/login"))
+    );
+    assert_eq!(
+        c.post("/admin/login")
+            .header(ContentType::Form)
+            .body("secret=nope")
+            .dispatch()
+            .status(),
+        Status::Unauthorized
+    );
+    let r = c
+        .post("/admin/login")
+        .header(ContentType::Form)
+        .body("secret=web-test-admin-token-0123456789")
+        .dispatch();
+    assert_eq!(r.status(), Status::SeeOther);
+    let session = Cookie::new("copi_admin", r.cookies().get("copi_admin").unwrap().value().to_owned());
+    let r = c.get("/admin").cookie(session.clone()).dispatch();
+    assert_eq!(r.status(), Status::Ok);
+    let body = r.into_string().unwrap();
+    assert!(body.contains("Administration") && body.contains("name=\"on\" value=\"map\""));
+    let csrf = hidden(&body, "csrf");
+    // A form without the token changes nothing.
+    let r = c
+        .post("/admin/modules")
+        .header(ContentType::Form)
+        .cookie(session.clone())
+        .body("csrf=forged&on=search")
+        .dispatch();
+    assert_eq!(r.status(), Status::BadRequest);
+    assert_eq!(c.get("/map").dispatch().status(), Status::Ok);
+    // Every module but the map.
+    let on: String = crate::config::Module::ALL
+        .iter()
+        .filter(|m| **m != crate::config::Module::Map)
+        .map(|m| format!("&on={}", m.as_str()))
+        .collect();
+    let r = c
+        .post("/admin/modules")
+        .header(ContentType::Form)
+        .cookie(session.clone())
+        .body(format!("csrf={}{on}", crate::web::layout::enc(&csrf)))
+        .dispatch();
+    assert_eq!(r.status(), Status::SeeOther);
+    assert_eq!(c.get("/map").dispatch().status(), Status::NotFound);
+    let all: String = crate::config::Module::ALL
+        .iter()
+        .map(|m| format!("&on={}", m.as_str()))
+        .collect();
+    c.post("/admin/modules")
+        .header(ContentType::Form)
+        .cookie(session.clone())
+        .body(format!("csrf={}{all}", crate::web::layout::enc(&csrf)))
+        .dispatch();
+    assert_eq!(c.get("/map").dispatch().status(), Status::Ok);
+    // The backup is a gzipped tar that starts with its manifest.
+    let r = c.get("/admin/backup").cookie(session.clone()).dispatch();
+    assert_eq!(r.status(), Status::Ok);
+    assert!(r
+        .headers()
+        .get_one("Content-Disposition")
+        .unwrap()
+        .contains("copi-backup-"));
+    let bytes = r.into_bytes().unwrap();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+    let first = tar.entries().unwrap().next().unwrap().unwrap();
+    assert_eq!(first.path().unwrap().to_string_lossy(), crate::backup::MANIFEST);
+    // Without the session: no backup.
+    assert_ne!(c.get("/admin/backup").dispatch().status(), Status::Ok);
+}

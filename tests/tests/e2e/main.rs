@@ -8,3 +8,4 @@ mod crash;
 mod demo;
 mod feeds;
 mod render;
+mod sync;

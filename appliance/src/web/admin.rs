@@ -1,0 +1,391 @@
+//! The admin's pages: sign in with the admin password (`[admin] password_hash` in the config
+//! file) or the admin token, then one page with the hub's state (version, uptime, counts,
+//! disk, memory, temperature, config errors), the modules on and off, the moderation queue
+//! (open reports, submissions awaiting approval) and a backup download.
+//!
+//! The admin's browser session is a private cookie (encrypted and authenticated with the
+//! hub's key) holding a random nonce and the time it was issued; it lasts 12 hours. Forms
+//! carry a CSRF token derived from the nonce. Sign-in attempts are limited per client.
+
+use std::time::{Duration, Instant};
+
+use maud::{html, Markup};
+use rocket::form::{Form, FromForm};
+use rocket::http::{ContentType, Cookie, CookieJar, Header, SameSite, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::{self, Redirect, Responder, Response};
+use rocket::State;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::layout::{page, Ctx};
+use super::pages::{load, Failure, Html};
+use crate::accounts::Limiter;
+use crate::api::accounts::ClientKey;
+use crate::config::Module;
+use crate::error::Error;
+use crate::model::ElementId;
+use crate::store::{Moderation, ModerationAction, ReportStatus, Target, TargetKind};
+
+const ADMIN_COOKIE: &str = "copi_admin";
+const SESSION_HOURS: i64 = 12;
+
+/// Sign-in attempts: 10 per client address per 15 minutes.
+pub struct AdminThrottle(Limiter);
+
+impl Default for AdminThrottle {
+    fn default() -> Self {
+        AdminThrottle(Limiter::new(10, Duration::from_secs(15 * 60)))
+    }
+}
+
+/// A signed-in admin (by the session cookie), with the CSRF token of its forms.
+pub struct AdminSession {
+    csrf: String,
+}
+
+fn csrf_of(nonce: &str) -> String {
+    let digest = Sha256::digest(format!("copi admin csrf v1\0{nonce}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AdminSession {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let now = crate::model::now_seconds();
+        let session = req.cookies().get_private(ADMIN_COOKIE).and_then(|c| {
+            let (nonce, issued) = c.value().split_once(':')?;
+            let issued: i64 = issued.parse().ok()?;
+            ((0..SESSION_HOURS * 3600).contains(&(now - issued)) && nonce.len() >= 20)
+                .then(|| AdminSession { csrf: csrf_of(nonce) })
+        });
+        match session {
+            Some(s) => Outcome::Success(s),
+            None => Outcome::Forward(Status::Unauthorized),
+        }
+    }
+}
+
+impl AdminSession {
+    fn check(&self, given: &str) -> bool {
+        bool::from(self.csrf.as_bytes().ct_eq(given.as_bytes()))
+    }
+}
+
+#[derive(FromForm)]
+pub struct LoginForm<'r> {
+    secret: &'r str,
+}
+
+fn login_page(ctx: &Ctx<'_>, error: Option<&str>) -> Markup {
+    let body = html! {
+        h1 { (ctx.t("admin-login-title")) }
+        @if let Some(e) = error { p.notice role="alert" { (e) } }
+        form.stack method="post" action="/admin/login" {
+            div {
+                label for="admin-secret" { (ctx.t("admin-secret")) }
+                input #admin-secret type="password" name="secret" required autocomplete="current-password";
+            }
+            button type="submit" { (ctx.t("nav-login")) }
+        }
+        p.meta { (ctx.t("admin-secret-help")) }
+    };
+    page(ctx, &ctx.t("admin-login-title"), body)
+}
+
+#[rocket::get("/admin/login")]
+pub fn login_form(ctx: Ctx<'_>) -> Html {
+    Html(login_page(&ctx, None).into_string())
+}
+
+/// The admin signs in with the password of `[admin] password_hash` or the admin token. The
+/// form needs no CSRF token: signing someone in as the admin requires the secret itself.
+#[rocket::post("/admin/login", data = "<form>")]
+pub async fn login(
+    ctx: Ctx<'_>,
+    jar: &CookieJar<'_>,
+    throttle: &State<AdminThrottle>,
+    client: ClientKey,
+    form: Form<LoginForm<'_>>,
+) -> Result<Redirect, Failure> {
+    let refused = |status: Status, message: String| Failure(status, login_page(&ctx, Some(&message)).into_string());
+    if let Err(wait) = throttle.0.try_hit(&client.0, Instant::now()) {
+        return Err(refused(
+            Status::TooManyRequests,
+            ctx.ta(
+                "account-throttled",
+                &[("seconds", (wait.as_secs().max(1) as i64).into())],
+            ),
+        ));
+    }
+    let secret = form.secret.to_owned();
+    let token = ctx.hub.config.admin_token.clone();
+    let hash = ctx.hub.config.admin.password_hash.clone();
+    if token.is_none() && hash.is_none() {
+        return Err(refused(Status::Forbidden, ctx.t("admin-no-secret")));
+    }
+    let ok = load(&ctx, move || {
+        let by_token = token.is_some_and(|t| bool::from(t.as_bytes().ct_eq(secret.as_bytes())));
+        Ok(by_token || crate::accounts::verify_password_or_dummy(&secret, hash.as_deref()))
+    })
+    .await?;
+    if !ok {
+        return Err(refused(Status::Unauthorized, ctx.t("admin-wrong")));
+    }
+    let nonce = crate::accounts::TokenSecret::generate()
+        .map_err(|e| super::pages::fail(&ctx, e))?
+        .encode();
+    let value = format!("{nonce}:{}", crate::model::now_seconds());
+    jar.add_private(
+        Cookie::build((ADMIN_COOKIE, value))
+            .path("/admin")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .max_age(rocket::time::Duration::hours(SESSION_HOURS)),
+    );
+    tracing::info!("the admin signed in");
+    Ok(Redirect::to("/admin"))
+}
+
+#[derive(FromForm)]
+pub struct CsrfOnly<'r> {
+    csrf: &'r str,
+}
+
+#[rocket::post("/admin/logout", data = "<form>")]
+pub fn logout(session: AdminSession, jar: &CookieJar<'_>, form: Form<CsrfOnly<'_>>) -> Result<Redirect, Status> {
+    if !session.check(form.csrf) {
+        return Err(Status::Forbidden);
+    }
+    jar.remove_private(Cookie::build(ADMIN_COOKIE).path("/admin"));
+    Ok(Redirect::to("/"))
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.0} MiB", kib as f64 / 1024.0)
+}
+
+/// `/admin`: the hub at a glance and what the admin acts on.
+#[rocket::get("/admin")]
+pub async fn dashboard(ctx: Ctx<'_>, session: AdminSession) -> Result<Html, Failure> {
+    let store = ctx.hub.store.clone();
+    let data = ctx.hub.config.data.clone();
+    let (counts, reports, pending, info) = load(&ctx, move || {
+        let counts = store.count_elements(crate::store::Visibility::All)?;
+        let reports = store.reports(Some(ReportStatus::Open), 50, None)?.items;
+        let pending = store.moderated_elements(Moderation::Pending, 50, None)?.items;
+        let info = crate::sysinfo::Sources::default().collect(&data);
+        Ok((counts, reports, pending, info))
+    })
+    .await?;
+    let csrf = &session.csrf;
+    let hub = ctx.hub;
+    let uptime = hub.started.elapsed().as_secs();
+    let body = html! {
+        h1 { (ctx.t("admin-title")) }
+        @if let Some(e) = &hub.config_error { p.notice role="alert" { (ctx.t("admin-config-error")) " " (e) } }
+        section {
+            h2 { (ctx.t("admin-state")) }
+            dl.facts {
+                dt { "CoPi" } dd { (env!("CARGO_PKG_VERSION")) " · " (hub.store.instance().id) }
+                dt { (ctx.t("admin-uptime")) } dd { (uptime / 3600) " h " (uptime % 3600 / 60) " min" }
+                dt { (ctx.t("admin-elements")) } dd { (ctx.n(counts.values().sum::<u64>() as i64)) }
+                @if let Some(d) = &info.disk {
+                    dt { (ctx.t("admin-disk")) } dd { (format!("{:.0} %", d.used_percent)) " · " (mib(d.available_bytes / 1024)) " " (ctx.t("admin-free")) }
+                }
+                @if let Some(m) = &info.memory {
+                    dt { (ctx.t("admin-memory")) } dd { (mib(m.available_kib)) " " (ctx.t("admin-free")) " / " (mib(m.total_kib)) }
+                }
+                @if let Some(t) = info.cpu_temperature_celsius { dt { (ctx.t("admin-temperature")) } dd { (format!("{t:.0} °C")) } }
+                @if let Some(n) = info.wifi_clients { dt { "Wi-Fi" } dd { (n) } }
+                dt { (ctx.t("admin-uplink")) } dd { (info.uplink.as_deref().unwrap_or("—")) }
+            }
+            p { a.button href="/admin/backup" download { (ctx.t("admin-backup")) } }
+        }
+        section {
+            h2 { (ctx.t("admin-modules")) }
+            form method="post" action="/admin/modules" {
+                input type="hidden" name="csrf" value=(csrf);
+                fieldset {
+                    legend { (ctx.t("admin-modules-help")) }
+                    @for m in Module::ALL {
+                        div {
+                            input type="checkbox" id={ "m-" (m.as_str()) } name="on" value=(m.as_str()) checked[hub.module_on(m)];
+                            " " label for={ "m-" (m.as_str()) } { (m.as_str()) }
+                        }
+                    }
+                }
+                button type="submit" { (ctx.t("admin-save")) }
+            }
+        }
+        section {
+            h2 { (ctx.t("admin-reports")) }
+            @if reports.is_empty() { p.meta { (ctx.t("empty")) } }
+            ul {
+                @for r in &reports {
+                    li {
+                        strong { (r.target.kind.as_str()) " " (r.target.id) } " — " (r.reason)
+                        @for (action, label) in [("hide", "admin-hide"), ("delete", "admin-delete")] {
+                            form.inline method="post" action="/admin/moderate" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                input type="hidden" name="kind" value=(r.target.kind.as_str());
+                                input type="hidden" name="id" value=(r.target.id);
+                                input type="hidden" name="action" value=(action);
+                                " " button.secondary type="submit" { (ctx.t(label)) }
+                            }
+                        }
+                        form.inline method="post" action="/admin/resolve" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            input type="hidden" name="report" value=(r.id);
+                            " " button.secondary type="submit" { (ctx.t("admin-resolve")) }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { (ctx.t("admin-submissions")) }
+            @if pending.is_empty() { p.meta { (ctx.t("empty")) } }
+            ul {
+                @for e in &pending {
+                    li {
+                        strong { (super::view::name(e)) } " · " (super::view::kind_label(&ctx, e.kind))
+                        @if let Some(s) = super::view::summary(e) { " — " (s) }
+                        @for (action, label) in [("approve", "admin-approve"), ("delete", "admin-delete")] {
+                            form.inline method="post" action="/admin/moderate" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                input type="hidden" name="kind" value="element";
+                                input type="hidden" name="id" value=(e.id);
+                                input type="hidden" name="action" value=(action);
+                                " " button.secondary type="submit" { (ctx.t(label)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        form method="post" action="/admin/logout" {
+            input type="hidden" name="csrf" value=(csrf);
+            button.secondary type="submit" { (ctx.t("account-logout")) }
+        }
+    };
+    Ok(Html(page(&ctx, &ctx.t("admin-title"), body).into_string()))
+}
+
+/// Not signed in as the admin: to the sign-in page.
+#[rocket::get("/admin", rank = 2)]
+pub fn dashboard_signin() -> Redirect {
+    Redirect::to("/admin/login")
+}
+
+#[derive(FromForm)]
+pub struct ModulesForm<'r> {
+    csrf: &'r str,
+    on: Vec<&'r str>,
+}
+
+#[rocket::post("/admin/modules", data = "<form>")]
+pub async fn modules(ctx: Ctx<'_>, session: AdminSession, form: Form<ModulesForm<'_>>) -> Result<Redirect, Failure> {
+    if !session.check(form.csrf) {
+        return Err(super::pages::bad(&ctx, ctx.t("account-form-expired")));
+    }
+    let mut on = Vec::new();
+    for name in &form.on {
+        let m = serde_json::from_value::<Module>(serde_json::Value::String((*name).to_owned()))
+            .map_err(|_| super::pages::bad(&ctx, format!("module {name:?}")))?;
+        on.push(m);
+    }
+    crate::api::modules::set_modules(ctx.hub, on)
+        .await
+        .map_err(|e| super::pages::fail(&ctx, e.0))?;
+    Ok(Redirect::to("/admin"))
+}
+
+#[derive(FromForm)]
+pub struct ModerateForm<'r> {
+    csrf: &'r str,
+    kind: &'r str,
+    id: &'r str,
+    action: &'r str,
+}
+
+#[rocket::post("/admin/moderate", data = "<form>")]
+pub async fn moderate(ctx: Ctx<'_>, session: AdminSession, form: Form<ModerateForm<'_>>) -> Result<Redirect, Failure> {
+    if !session.check(form.csrf) {
+        return Err(super::pages::bad(&ctx, ctx.t("account-form-expired")));
+    }
+    let kind = TargetKind::parse(form.kind).ok_or_else(|| super::pages::bad(&ctx, format!("kind {:?}", form.kind)))?;
+    let id = ElementId::parse(form.id).ok_or_else(|| super::pages::bad(&ctx, format!("id {:?}", form.id)))?;
+    let action = ModerationAction::parse(form.action)
+        .ok_or_else(|| super::pages::bad(&ctx, format!("action {:?}", form.action)))?;
+    let store = ctx.hub.store.clone();
+    load(&ctx, move || store.moderate(&Target::new(kind, id), action)).await?;
+    Ok(Redirect::to("/admin"))
+}
+
+#[derive(FromForm)]
+pub struct ResolveForm<'r> {
+    csrf: &'r str,
+    report: i64,
+}
+
+#[rocket::post("/admin/resolve", data = "<form>")]
+pub async fn resolve(ctx: Ctx<'_>, session: AdminSession, form: Form<ResolveForm<'_>>) -> Result<Redirect, Failure> {
+    if !session.check(form.csrf) {
+        return Err(super::pages::bad(&ctx, ctx.t("account-form-expired")));
+    }
+    let store = ctx.hub.store.clone();
+    let id = form.report;
+    load(&ctx, move || store.resolve_report(id, None)).await?;
+    Ok(Redirect::to("/admin"))
+}
+
+/// A backup archive, made into a temporary file and sent as a download.
+pub struct Download {
+    /// Open, already unlinked: the bytes live until they are sent.
+    file: std::fs::File,
+    len: u64,
+    name: String,
+}
+
+impl<'r> Responder<'r, 'static> for Download {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let (file, len) = (self.file, self.len as usize);
+        Response::build()
+            .header(ContentType::new("application", "gzip"))
+            .header(Header::new(
+                "Content-Disposition",
+                format!("attachment; filename=\"{}\"", self.name),
+            ))
+            .header(Header::new("Cache-Control", "no-store"))
+            .sized_body(len, rocket::tokio::fs::File::from_std(file))
+            .ok()
+    }
+}
+
+/// `GET /admin/backup`: the same archive as `copi backup` (store snapshot, uploads, config).
+#[rocket::get("/admin/backup")]
+pub async fn backup(ctx: Ctx<'_>, _session: AdminSession) -> Result<Download, Failure> {
+    let data = ctx.hub.config.data.clone();
+    let day = jiff::Timestamp::now()
+        .to_zoned_datetime(ctx.hub.store.zone().clone())
+        .date();
+    let name = format!("copi-backup-{day}.tar.gz");
+    let (file, len) = load(&ctx, move || {
+        let dir = tempfile::Builder::new()
+            .prefix(".copi-backup-")
+            .tempdir_in(&data)
+            .map_err(Error::io("a temporary backup folder"))?;
+        let out = dir.path().join("backup.tar.gz");
+        let summary = crate::backup::create(&data, None, &out)?;
+        let file = std::fs::File::open(&out).map_err(Error::io("the backup archive"))?;
+        // Dropping `dir` unlinks the archive; the open file keeps it until it is sent.
+        drop(dir);
+        Ok((file, summary.bytes))
+    })
+    .await?;
+    tracing::info!(bytes = len, "the admin downloaded a backup");
+    Ok(Download { file, len, name })
+}
