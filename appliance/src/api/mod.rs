@@ -185,3 +185,7 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "privacy_tests.rs"]
+mod privacy_tests;
