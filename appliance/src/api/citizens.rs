@@ -521,6 +521,9 @@ async fn get_element(hub: &State<Hub>, reader: PersonReader, id: Result<ElementI
             .ok_or_else(|| Error::not_found(format!("element {id}")))
     })
     .await?;
+    if !hub.kind_on(found.kind) {
+        return Err(Error::not_found(format!("element {} (its module is off)", found.id)).into());
+    }
     Ok(Json(found.to_json()))
 }
 

@@ -230,10 +230,14 @@ async fn export(
     hub.require(crate::config::Module::JsonExport)?;
     let id = id?;
     let store = hub.store.clone();
+    let kinds_on = hub.kinds_on();
     let value = blocking(move || {
         let e = store
             .get_element_for(&id, &reader)?
             .ok_or_else(|| Error::not_found(format!("element {id}")))?;
+        if !kinds_on.contains(&e.kind) {
+            return Err(Error::not_found(format!("element {} (its module is off)", e.id)));
+        }
         if e.kind == Kind::Person && !reader.admin && reader.person.as_ref() != Some(&e.id) {
             return Err(Error::Unauthorized);
         }
@@ -250,7 +254,7 @@ async fn export(
         });
         if e.kind == Kind::Person {
             // Everything the person created, in Communecter's collections.
-            for created in store.created_by(&e.id)? {
+            for created in store.created_by(&e.id, reader.admin)? {
                 let (collection, doc) = created.to_communecter();
                 if let Some(list) = out.get_mut(collection).and_then(Value::as_array_mut) {
                     list.push(doc);

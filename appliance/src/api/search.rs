@@ -190,6 +190,7 @@ async fn suggest(
             .ok_or_else(|| Error::BadRequest("limit must be 1 to 20".into()))?,
     };
     let (store, index) = (hub.store.clone(), hub.search.clone());
+    let kinds_on = hub.kinds_on();
     let items = blocking(move || {
         if let Err(e) = index.fresh(&store) {
             // A stale answer beats none: the indexer retries on its own.
@@ -198,11 +199,16 @@ async fn suggest(
         let viewer = super::citizens::search_viewer(&reader);
         let hits = index.suggest(&text, &viewer, limit)?;
         let ids: Vec<String> = hits.iter().map(|s| s.id.to_string()).collect();
-        if viewer.all {
-            store.get_elements_for_admin(&ids)
+        let items = if viewer.all {
+            store.get_elements_for_admin(&ids)?
         } else {
-            store.get_elements(&ids)
-        }
+            store.get_elements(&ids)?
+        };
+        // Kinds whose module is off are not suggested.
+        Ok(items
+            .into_iter()
+            .filter(|e| kinds_on.contains(&e.kind))
+            .collect::<Vec<_>>())
     })
     .await?;
     Ok(Json(json!({

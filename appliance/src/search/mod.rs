@@ -247,9 +247,17 @@ impl SearchIndex {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
+        // Only organisers everyone may see lend their names: a private or moderated
+        // organiser's name must not find its public events.
+        let hidden_organizers = store.moderated_ids(&organizers)?;
         let names: std::collections::HashMap<String, String> = store
             .get_elements_for_admin(&organizers)?
             .into_iter()
+            .filter(|o| !hidden_organizers.contains(o.id.as_str()))
+            .filter(|o| {
+                let private = o.doc.get("preferences").and_then(|p| p.get("private"));
+                !private.is_some_and(|v| v == &serde_json::Value::Bool(true) || v == "true")
+            })
             .filter_map(|o| Some((o.id.to_string(), o.doc.get("name")?.as_str()?.to_owned())))
             .collect();
         // Hidden and pending elements (moderation) are found by the hub's admin only.

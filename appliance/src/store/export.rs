@@ -6,8 +6,9 @@ use crate::error::Result;
 use crate::model::{Element, ElementId, Record};
 
 impl Store {
-    /// The elements whose `creator` is this person, oldest first.
-    pub fn created_by(&self, person: &ElementId) -> Result<Vec<Element>> {
+    /// The elements whose `creator` is this person, oldest first; with `moderated`, also
+    /// those moderation hid or holds (for the hub's admin).
+    pub fn created_by(&self, person: &ElementId, moderated: bool) -> Result<Vec<Element>> {
         let ids: Vec<String> = self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT id FROM elements WHERE json_extract(doc, '$.creator') = ?1 AND id <> ?1 ORDER BY created_seq",
@@ -15,7 +16,11 @@ impl Store {
             let rows = stmt.query_map([person.as_str()], |r| r.get(0))?;
             Ok(rows.collect::<std::result::Result<_, _>>()?)
         })?;
-        self.get_elements(&ids)
+        if moderated {
+            self.get_elements_for_admin(&ids)
+        } else {
+            self.get_elements(&ids)
+        }
     }
 
     /// The posts, comments and documents this person wrote, oldest first.

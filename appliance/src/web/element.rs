@@ -68,6 +68,7 @@ async fn around(ctx: &Ctx<'_>, element: Element) -> Result<Around, Failure> {
     let store = ctx.hub.store.clone();
     let viewer = ctx.viewer;
     let reader = ctx.reader.clone();
+    let kinds_on = ctx.hub.kinds_on();
     let person = ctx.user.as_ref().map(|u| u.person.clone());
     load(ctx, move || {
         let mut ids: Vec<String> = element.links.iter().map(|l| l.other.to_string()).collect();
@@ -81,7 +82,7 @@ async fn around(ctx: &Ctx<'_>, element: Element) -> Result<Around, Failure> {
         let linked = store
             .get_elements(&ids)?
             .into_iter()
-            .filter(|e| reader.may_see(e))
+            .filter(|e| reader.may_see(e) && kinds_on.contains(&e.kind))
             .map(|e| (e.id.to_string(), e))
             .collect();
         let sub_events = if element.kind == Kind::Event {

@@ -318,8 +318,16 @@ async fn map_geojson(
     bbox: Option<&str>,
 ) -> ApiResult<(ContentType, String)> {
     module_on(hub, Module::Map)?;
+    // Kinds whose module is off are never on the map: an explicit one is a 404.
+    let mut kinds = parse_kinds(r#type)?;
+    if let Some(k) = kinds.iter().find(|k| !hub.kind_on(**k)) {
+        return Err(Error::not_found(format!("the kind {} (its module is off)", k.as_str())).into());
+    }
+    if kinds.is_empty() && hub.kinds_on().len() < Kind::ALL.len() {
+        kinds = hub.kinds_on();
+    }
     let query = MapQuery {
-        kinds: parse_kinds(r#type)?,
+        kinds,
         tags: parse_tags(tags)?,
         scopes: parse_scopes(scope)?,
         bbox: parse_bbox(bbox)?,

@@ -54,7 +54,7 @@ impl Ctx<'_> {
 
     /// Whether a page can be cached for everybody who shares its language and territory.
     pub fn cacheable(&self) -> bool {
-        self.viewer == Visibility::Public && self.user.is_none()
+        self.viewer == Visibility::Public && self.user.is_none() && self.reader.person.is_none() && !self.reader.admin
     }
 
     /// The territory as the cookie keeps it (`city:26108,dep:07`), empty for the whole hub.

@@ -283,6 +283,21 @@ struct Sources {
     store: Arc<Store>,
     search: Arc<SearchIndex>,
     home: Option<(f64, f64)>,
+    /// The kinds whose module is on.
+    kinds_on: Vec<Kind>,
+}
+
+/// The kinds asked for, among those whose module is on (all of those when none is asked).
+fn kinds_within(asked: Vec<Kind>, on: &[Kind]) -> Option<Vec<Kind>> {
+    if asked.is_empty() {
+        return Some(if on.len() < Kind::ALL.len() {
+            on.to_vec()
+        } else {
+            Vec::new()
+        });
+    }
+    let kept: Vec<Kind> = asked.into_iter().filter(|k| on.contains(k)).collect();
+    (!kept.is_empty()).then_some(kept)
 }
 
 impl Sources {
@@ -291,6 +306,7 @@ impl Sources {
             store: hub.store.clone(),
             search: hub.search.clone(),
             home: hub.home,
+            kinds_on: hub.kinds_on(),
         }
     }
 }
@@ -304,9 +320,13 @@ fn points(
     viewer: Visibility,
     limit: usize,
 ) -> crate::error::Result<Vec<Point>> {
+    // Kinds whose module is off are never on the map.
+    let Some(kinds) = kinds_within(filters.effective_kinds(), &src.kinds_on) else {
+        return Ok(Vec::new());
+    };
     if filters.q.is_empty() {
         let q = MapQuery {
-            kinds: filters.effective_kinds(),
+            kinds: kinds.clone(),
             tags: filters.tags.clone(),
             scopes,
             bbox: None,
@@ -339,7 +359,7 @@ fn points(
     }
     let query = SearchQuery {
         text: words.join(" "),
-        kinds: filters.effective_kinds(),
+        kinds,
         tags,
         home: territory::home_point(&scopes).or(src.home),
         scopes,
@@ -357,7 +377,12 @@ fn points(
     }
     let hits = src.search.search(&query)?;
     let ids: Vec<String> = hits.ids.iter().map(ElementId::to_string).collect();
-    let elements = src.store.get_elements(&ids)?;
+    // The admin also sees what moderation hid (the index only matched it for them).
+    let elements = if viewer == Visibility::All {
+        src.store.get_elements_for_admin(&ids)?
+    } else {
+        src.store.get_elements(&ids)?
+    };
     Ok(elements
         .into_iter()
         .filter(|e| viewer == Visibility::All || !is_private(&e.doc))

@@ -15,8 +15,8 @@ use crate::api::{blocking, Hub};
 use crate::config::Module;
 use crate::error::Error;
 use crate::model::{self, Element, Kind};
-use crate::search::{SearchQuery, Viewer as SearchViewer};
-use crate::store::{ListQuery, Visibility};
+use crate::search::SearchQuery;
+use crate::store::ListQuery;
 use crate::territory::{self, Scope};
 
 /// A page, or an HTML page saying what went wrong with its status.
@@ -604,10 +604,7 @@ pub async fn search(
         coming: false,
         limit: 20,
         offset: page_no * 20,
-        viewer: SearchViewer {
-            all: ctx.viewer == Visibility::All,
-            ids: Vec::new(),
-        },
+        viewer: crate::api::citizens::search_viewer(&ctx.reader),
         now: model::now_seconds(),
         home,
     };
