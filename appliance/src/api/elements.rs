@@ -48,7 +48,7 @@ pub(super) fn parse_kinds(kinds: Option<&str>) -> Result<Vec<Kind>, Error> {
 #[allow(clippy::too_many_arguments)]
 async fn list(
     hub: &State<Hub>,
-    viewer: Viewer,
+    reader: crate::store::Reader,
     r#type: Option<&str>,
     tags: Option<&str>,
     scope: Option<&str>,
@@ -63,6 +63,7 @@ async fn list(
         kinds = hub.kinds_on();
     }
     let query = ListQuery {
+        member_of: reader.member_of.clone(),
         types: Vec::new(),
         kinds,
         tags: tags
@@ -74,7 +75,7 @@ async fn list(
         scopes: Scope::parse_list(scope.unwrap_or("")).map_err(|e| Error::BadRequest(e.to_string()))?,
         limit: parse_limit(limit)?,
         cursor: cursor.map(str::to_owned),
-        visibility: viewer.0,
+        visibility: reader.visibility(),
     };
     let store = hub.store.clone();
     let page = blocking(move || store.list_elements(&query)).await?;

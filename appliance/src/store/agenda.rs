@@ -36,6 +36,8 @@ pub struct AgendaQuery {
     pub limit: usize,
     pub cursor: Option<String>,
     pub visibility: Visibility,
+    /// Private events the reader may see anyway (they are a member).
+    pub member_of: Vec<ElementId>,
 }
 
 impl Default for AgendaQuery {
@@ -49,6 +51,7 @@ impl Default for AgendaQuery {
             limit: 20,
             cursor: None,
             visibility: Visibility::Public,
+            member_of: Vec::new(),
         }
     }
 }
@@ -93,6 +96,8 @@ pub struct MapQuery {
     pub scopes: Vec<Scope>,
     pub bbox: Option<BBox>,
     pub visibility: Visibility,
+    /// Private elements the reader may see anyway (they are a member).
+    pub member_of: Vec<ElementId>,
     /// At most this many points.
     pub limit: usize,
 }
@@ -207,7 +212,7 @@ impl Store {
         );
         let mut args: Vec<SqlValue> = Vec::new();
         if q.visibility == Visibility::Public {
-            sql.push_str(" AND private = 0 AND moderation IS NULL");
+            super::elements::public_condition(&mut sql, &mut args, &q.member_of);
         }
         if let Some(to) = q.to {
             sql.push_str(" AND start_at < ?");
@@ -303,7 +308,7 @@ impl Store {
         );
         let mut args: Vec<SqlValue> = Vec::new();
         if q.visibility == Visibility::Public {
-            sql.push_str(" AND private = 0 AND moderation IS NULL");
+            super::elements::public_condition(&mut sql, &mut args, &q.member_of);
         }
         if !q.kinds.is_empty() {
             sql.push_str(&format!(" AND kind IN ({})", marks(q.kinds.len())));
@@ -573,6 +578,7 @@ mod tests {
             scopes: Vec::new(),
             bbox: None,
             visibility: Visibility::Public,
+            member_of: Vec::new(),
             limit: 100,
         };
         let names = |q: &MapQuery| -> Vec<String> { s.map_points(q).unwrap().into_iter().map(|p| p.name).collect() };

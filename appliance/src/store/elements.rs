@@ -46,6 +46,26 @@ pub struct ListQuery {
     pub limit: usize,
     pub cursor: Option<String>,
     pub visibility: Visibility,
+    /// Private elements the reader may see anyway (they are a member).
+    pub member_of: Vec<ElementId>,
+}
+
+/// The visibility condition of a public read: not private (unless the reader is a member:
+/// `member_of`) and not moderated.
+pub(super) fn public_condition(sql: &mut String, args: &mut Vec<rusqlite::types::Value>, member_of: &[ElementId]) {
+    if member_of.is_empty() {
+        sql.push_str(" AND private = 0 AND moderation IS NULL");
+        return;
+    }
+    sql.push_str(" AND (private = 0 OR id IN (");
+    for (i, id) in member_of.iter().enumerate() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('?');
+        args.push(id.as_str().to_owned().into());
+    }
+    sql.push_str(")) AND moderation IS NULL");
 }
 
 impl Default for ListQuery {
@@ -58,6 +78,7 @@ impl Default for ListQuery {
             limit: 20,
             cursor: None,
             visibility: Visibility::Public,
+            member_of: Vec::new(),
         }
     }
 }
@@ -467,6 +488,9 @@ impl Store {
         let limit = q.limit.clamp(1, MAX_LIMIT);
         let mut sql = String::from("SELECT id, created_seq FROM elements WHERE 1 = 1");
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if q.visibility == Visibility::Public {
+            public_condition(&mut sql, &mut args, &q.member_of);
+        }
         let mut push = |sql: &mut String, clause: &str, values: Vec<String>| {
             sql.push_str(clause);
             sql.push('(');
@@ -479,9 +503,6 @@ impl Store {
             }
             sql.push(')');
         };
-        if q.visibility == Visibility::Public {
-            sql.push_str(" AND private = 0 AND moderation IS NULL");
-        }
         if !q.kinds.is_empty() {
             push(
                 &mut sql,

@@ -827,6 +827,7 @@ mod tests {
                     scopes: vec![],
                     bbox: None,
                     visibility: v,
+                    member_of: vec![],
                     limit: 10,
                 })
                 .unwrap()

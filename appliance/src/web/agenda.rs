@@ -215,7 +215,8 @@ pub async fn agenda(
         tags: tags.clone(),
         limit: if v == View::List { 50 } else { 500 },
         cursor,
-        visibility: ctx.viewer,
+        visibility: ctx.reader.visibility(),
+        member_of: ctx.reader.member_of.clone(),
         ..Default::default()
     };
     let store = ctx.hub.store.clone();

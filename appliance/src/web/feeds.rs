@@ -223,7 +223,7 @@ impl HubHost {
 #[allow(clippy::too_many_arguments)]
 async fn agenda(
     hub: &State<Hub>,
-    viewer: Viewer,
+    reader: crate::store::Reader,
     from: Option<&str>,
     to: Option<&str>,
     scope: Option<&str>,
@@ -249,7 +249,8 @@ async fn agenda(
         parent: None,
         limit: parse_limit(limit, 20, MAX_LIMIT)?,
         cursor: cursor.map(str::to_owned),
-        visibility: viewer.0,
+        visibility: reader.visibility(),
+        member_of: reader.member_of.clone(),
     };
     let store = hub.store.clone();
     let body = blocking(move || {
@@ -311,7 +312,7 @@ async fn live(
 #[rocket::get("/api/v1/map.geojson?<type>&<tags>&<scope>&<bbox>")]
 async fn map_geojson(
     hub: &State<Hub>,
-    viewer: Viewer,
+    reader: crate::store::Reader,
     r#type: Option<&str>,
     tags: Option<&str>,
     scope: Option<&str>,
@@ -331,7 +332,8 @@ async fn map_geojson(
         tags: parse_tags(tags)?,
         scopes: parse_scopes(scope)?,
         bbox: parse_bbox(bbox)?,
-        visibility: viewer.0,
+        visibility: reader.visibility(),
+        member_of: reader.member_of.clone(),
         // One more than shown, to know whether there were more.
         limit: MAP_MAX_POINTS + 1,
     };
@@ -599,7 +601,7 @@ fn write_agenda(cal: &mut Ical, store: &Store, mut query: AgendaQuery, host: &Hu
 #[rocket::get("/agenda.ics?<scope>&<tags>")]
 async fn agenda_ics(
     hub: &State<Hub>,
-    viewer: Viewer,
+    reader: crate::store::Reader,
     host: HubHost,
     scope: Option<&str>,
     tags: Option<&str>,
@@ -611,7 +613,8 @@ async fn agenda_ics(
         to: Some(now + ICS_AHEAD),
         scopes: parse_scopes(scope)?,
         tags: parse_tags(tags)?,
-        visibility: viewer.0,
+        visibility: reader.visibility(),
+        member_of: reader.member_of.clone(),
         ..AgendaQuery::default()
     };
     let store = hub.store.clone();
@@ -630,7 +633,7 @@ async fn agenda_ics(
 #[rocket::get("/<kind>/<slug>/calendar.ics", rank = 20)]
 async fn element_ics(
     hub: &State<Hub>,
-    viewer: Viewer,
+    reader: crate::store::Reader,
     host: HubHost,
     kind: &str,
     slug: &str,
@@ -645,14 +648,15 @@ async fn element_ics(
         let Some(id) = store.element_id_by_slug(&slug)? else {
             return Ok(None);
         };
-        let Some(element) = store.get_element(&id, viewer.0)?.filter(|e| e.kind == kind) else {
+        let Some(element) = store.get_element_for(&id, &reader)?.filter(|e| e.kind == kind) else {
             return Ok(None);
         };
         let name = doc_str(&element, "name").unwrap_or(&slug).to_owned();
         let mut cal = Ical::new(&format!("{hub_name} — {name}"));
         let query = AgendaQuery {
             parent: Some(element.id.clone()),
-            visibility: viewer.0,
+            visibility: reader.visibility(),
+            member_of: reader.member_of.clone(),
             from: (kind != Kind::Event).then(|| model::now_seconds() - 365 * DAY),
             ..AgendaQuery::default()
         };

@@ -23,7 +23,7 @@ use super::layout::{self, enc, Ctx};
 use super::{assets, view};
 use crate::api::{blocking, Hub};
 use crate::model::{self, ElementId, Kind};
-use crate::search::{SearchIndex, SearchQuery, Viewer as SearchViewer};
+use crate::search::{SearchIndex, SearchQuery};
 use crate::store::{MapQuery, Store, Visibility};
 use crate::territory::{self, Scope};
 
@@ -317,9 +317,10 @@ fn points(
     src: &Sources,
     filters: &Filters,
     scopes: Vec<Scope>,
-    viewer: Visibility,
+    reader: &crate::store::Reader,
     limit: usize,
 ) -> crate::error::Result<Vec<Point>> {
+    let viewer = reader.visibility();
     // Kinds whose module is off are never on the map.
     let Some(kinds) = kinds_within(filters.effective_kinds(), &src.kinds_on) else {
         return Ok(Vec::new());
@@ -331,6 +332,7 @@ fn points(
             scopes,
             bbox: None,
             visibility: viewer,
+            member_of: reader.member_of.clone(),
             limit,
         };
         return Ok(src
@@ -364,10 +366,7 @@ fn points(
         home: territory::home_point(&scopes).or(src.home),
         scopes,
         limit: limit.min(SEARCH_LIMIT),
-        viewer: SearchViewer {
-            all: viewer == Visibility::All,
-            ids: Vec::new(),
-        },
+        viewer: crate::api::citizens::search_viewer(reader),
         now: model::now_seconds(),
         ..SearchQuery::default()
     };
@@ -385,7 +384,7 @@ fn points(
     };
     Ok(elements
         .into_iter()
-        .filter(|e| viewer == Visibility::All || !is_private(&e.doc))
+        .filter(|e| reader.may_see(e))
         .filter_map(|e| {
             let coords = e.doc.get("geoPosition")?.get("coordinates")?.as_array()?;
             let (lon, lat) = (coords.first()?.as_f64()?, coords.get(1)?.as_f64()?);
@@ -401,13 +400,6 @@ fn points(
             })
         })
         .collect())
-}
-
-/// Belt and braces: the index already leaves private elements out for visitors.
-fn is_private(doc: &serde_json::Map<String, Value>) -> bool {
-    doc.get("preferences")
-        .and_then(|p| p.get("private"))
-        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"))
 }
 
 /// The zoom levels of `<data>/tiles/{z}` directories, lowest and highest: tiles exist.
@@ -492,9 +484,9 @@ async fn map_page(mut ctx: Ctx<'_>, raw: RawFilters<'_>, embed: bool) -> HtmlPag
     let scopes = filters.effective_scopes(&ctx);
     let src = Sources::of(ctx.hub);
     let data = ctx.hub.config.data.clone();
-    let (f, s, viewer) = (filters.clone(), scopes.clone(), ctx.viewer);
+    let (f, s, reader) = (filters.clone(), scopes.clone(), ctx.reader.clone());
     // One more than listed, to know whether the list is cut.
-    let found = blocking(move || Ok((points(&src, &f, s, viewer, LIST_LIMIT + 1)?, tile_zooms(&data)))).await;
+    let found = blocking(move || Ok((points(&src, &f, s, &reader, LIST_LIMIT + 1)?, tile_zooms(&data)))).await;
     match found {
         Ok((points, tiles)) => {
             let markup = render(&ctx, &filters, &scopes, &points, tiles, embed);
@@ -716,7 +708,7 @@ impl<'r> Responder<'r, 'static> for JsonBody {
 async fn search_geojson(
     _on: super::ModuleOn<{ crate::config::Module::Map as usize }>,
     hub: &State<Hub>,
-    viewer: crate::api::Viewer,
+    reader: crate::store::Reader,
     q: Option<&str>,
     r#type: Option<&str>,
     tags: Option<&str>,
@@ -749,7 +741,7 @@ async fn search_geojson(
     };
     let src = Sources::of(hub);
     let body = blocking(move || {
-        let features: Vec<Value> = points(&src, &filters, scopes, viewer.0, SEARCH_LIMIT)?
+        let features: Vec<Value> = points(&src, &filters, scopes, &reader, SEARCH_LIMIT)?
             .iter()
             .map(Point::feature)
             .collect();

@@ -143,7 +143,11 @@ pub async fn home(ctx: Ctx<'_>, cache: &State<PageCache>) -> PageResult {
         return Ok(hit);
     }
     let store = ctx.hub.store.clone();
-    let (scopes, viewer) = (ctx.scopes.clone(), ctx.viewer);
+    let (scopes, viewer, member_of) = (
+        ctx.scopes.clone(),
+        ctx.reader.visibility(),
+        ctx.reader.member_of.clone(),
+    );
     let now = model::now_seconds();
     let (events, posts, classifieds, aid, counts) = load(&ctx, move || {
         let events = store.agenda(&crate::store::AgendaQuery {
@@ -152,6 +156,7 @@ pub async fn home(ctx: Ctx<'_>, cache: &State<PageCache>) -> PageResult {
             scopes: scopes.clone(),
             limit: 6,
             visibility: viewer,
+            member_of: member_of.clone(),
             ..Default::default()
         })?;
         let posts = store.live(&crate::store::LiveQuery {
@@ -166,6 +171,7 @@ pub async fn home(ctx: Ctx<'_>, cache: &State<PageCache>) -> PageResult {
                 scopes: scopes.clone(),
                 limit: 4,
                 visibility: viewer,
+                member_of: member_of.clone(),
                 ..Default::default()
             })
         };
@@ -400,13 +406,14 @@ async fn list_page(
         .map(str::to_owned)
         .collect();
     let query = ListQuery {
+        member_of: ctx.reader.member_of.clone(),
         types: types.clone(),
         kinds,
         tags: tags.clone(),
         scopes,
         limit: 24,
         cursor,
-        visibility: ctx.viewer,
+        visibility: ctx.reader.visibility(),
     };
     let page_ = load(&ctx, move || store.list_elements(&query)).await?;
     let map_href = format!(
