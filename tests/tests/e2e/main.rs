@@ -9,3 +9,4 @@ mod demo;
 mod feeds;
 mod render;
 mod sync;
+mod sync_topology;
