@@ -262,3 +262,6 @@ admin-hide = Ausblenden
 admin-delete = Löschen
 admin-approve = Veröffentlichen
 admin-resolve = Erledigt
+admin-conflicts = Synchronisationskonflikte
+admin-conflict-loser = verworfene Fassung:
+admin-conflict-pick = Stattdessen diese Fassung behalten

@@ -262,3 +262,6 @@ admin-hide = Hide
 admin-delete = Delete
 admin-approve = Publish
 admin-resolve = Dismiss
+admin-conflicts = Sync conflicts
+admin-conflict-loser = version set aside:
+admin-conflict-pick = Keep this version instead

@@ -262,3 +262,6 @@ admin-hide = Masquer
 admin-delete = Supprimer
 admin-approve = Publier
 admin-resolve = Classer
+admin-conflicts = Conflits de synchronisation
+admin-conflict-loser = version écartée :
+admin-conflict-pick = Garder plutôt cette version

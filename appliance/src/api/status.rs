@@ -82,8 +82,31 @@ async fn system(hub: &State<Hub>, admin: Result<super::Admin, crate::error::Erro
     ))
 }
 
+/// `GET /api/v1/admin/sync/conflicts`: the conflicts sync settled, newest first, with the
+/// losing versions, for the admin to look at (and pick one instead).
+#[rocket::get("/api/v1/admin/sync/conflicts")]
+async fn conflicts(hub: &State<Hub>, admin: Result<super::Admin, crate::error::Error>) -> ApiResult<Json<Value>> {
+    admin?;
+    let store = hub.store.clone();
+    let list = blocking(move || store.sync_conflicts(200)).await?;
+    let items: Vec<Value> = list
+        .into_iter()
+        .map(|c| json!({"id": c.id, "element": c.entity_id, "peer": c.peer, "kept": c.kept, "losing": c.losing_doc, "at": c.at}))
+        .collect();
+    Ok(Json(json!({"items": items, "next": null})))
+}
+
+/// `POST /api/v1/admin/sync/conflicts/{id}/pick`: the losing version becomes the element's.
+#[rocket::post("/api/v1/admin/sync/conflicts/<id>/pick")]
+async fn pick(hub: &State<Hub>, admin: Result<super::Admin, crate::error::Error>, id: i64) -> ApiResult<Json<Value>> {
+    admin?;
+    let store = hub.store.clone();
+    let element = blocking(move || store.pick_sync_loser(id)).await?;
+    Ok(Json(element.to_json()))
+}
+
 pub fn admin_stage() -> AdHoc {
     AdHoc::on_ignite("admin system", |rocket| async {
-        rocket.mount("/", rocket::routes![system])
+        rocket.mount("/", rocket::routes![system, conflicts, pick])
     })
 }

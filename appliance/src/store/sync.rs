@@ -800,3 +800,120 @@ mod tests {
         assert_eq!(hub.sync_status().unwrap()["pending_changes"], 0);
     }
 }
+
+/// A conflict sync settled: which version was kept, and the one that lost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncConflict {
+    pub id: i64,
+    pub entity_id: String,
+    pub peer: String,
+    /// `local` or `incoming`: which version won.
+    pub kept: String,
+    /// The losing document (none when the loser was a deletion).
+    pub losing_doc: Option<Value>,
+    pub at: i64,
+}
+
+impl Store {
+    /// The conflicts sync settled, newest first.
+    pub fn sync_conflicts(&self, limit: usize) -> Result<Vec<SyncConflict>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, entity_id, peer, kept, losing_doc, at FROM sync_conflicts ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit.clamp(1, 500) as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, entity_id, peer, kept, doc, at) = row?;
+                out.push(SyncConflict {
+                    id,
+                    entity_id,
+                    peer,
+                    kept,
+                    losing_doc: doc.and_then(|d| serde_json::from_str(&d).ok()),
+                    at,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The admin picks the losing version of a conflict: it becomes the element's document
+    /// (a local change, which the next round sends on); the conflict stays recorded.
+    pub fn pick_sync_loser(&self, conflict: i64) -> Result<Element> {
+        let found: Option<(String, Option<String>)> = self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT entity_id, losing_doc FROM sync_conflicts WHERE id = ?1")?
+                    .query_row([conflict], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?,
+            )
+        })?;
+        let (entity, doc) = found.ok_or_else(|| Error::not_found(format!("conflict {conflict}")))?;
+        let id =
+            ElementId::parse(&entity).ok_or_else(|| Error::Corrupt(format!("conflict {conflict}: id {entity}")))?;
+        let doc: Value = doc
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| Error::Corrupt(format!("conflict {conflict}: {e}")))?
+            .ok_or_else(|| Error::BadRequest("the losing version was a deletion: delete the element instead".into()))?;
+        let Value::Object(mut patch) = doc else {
+            return Err(Error::Corrupt(format!("conflict {conflict}: not a document")));
+        };
+        for reserved in crate::model::RESERVED {
+            patch.remove(*reserved);
+        }
+        self.update_element(&id, patch)
+    }
+}
+
+#[cfg(test)]
+mod conflict_tests {
+    use serde_json::json;
+
+    use crate::model::Kind;
+    use crate::store::Store;
+
+    #[test]
+    fn the_admin_sees_a_losing_version_and_can_pick_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let e = store
+            .create_element(
+                Kind::Organization,
+                json!({"name": "Café des Noyers", "type": "NGO"}).as_object().unwrap().clone(),
+                None,
+            )
+            .unwrap();
+        let losing = json!({"name": "Café associatif des Noyers", "shortDescription": "ouvert le samedi"});
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO sync_conflicts (entity, entity_id, peer, kept, losing_doc, seq, at)
+                     VALUES ('element', ?1, 'main', 'incoming', ?2, 1, 0)",
+                    [e.id.as_str(), losing.to_string().as_str()],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let list = store.sync_conflicts(10).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            list[0].losing_doc.as_ref().unwrap()["name"],
+            "Café associatif des Noyers"
+        );
+        let picked = store.pick_sync_loser(list[0].id).unwrap();
+        assert_eq!(picked.doc["name"], "Café associatif des Noyers");
+        assert_eq!(picked.doc["shortDescription"], "ouvert le samedi");
+        assert!(store.pick_sync_loser(9999).is_err(), "an unknown conflict");
+    }
+}

@@ -172,12 +172,13 @@ fn mib(kib: u64) -> String {
 pub async fn dashboard(ctx: Ctx<'_>, session: AdminSession) -> Result<Html, Failure> {
     let store = ctx.hub.store.clone();
     let data = ctx.hub.config.data.clone();
-    let (counts, reports, pending, info) = load(&ctx, move || {
+    let (counts, reports, pending, info, conflicts) = load(&ctx, move || {
         let counts = store.count_elements(crate::store::Visibility::All)?;
         let reports = store.reports(Some(ReportStatus::Open), 50, None)?.items;
         let pending = store.moderated_elements(Moderation::Pending, 50, None)?.items;
         let info = crate::sysinfo::Sources::default().collect(&data);
-        Ok((counts, reports, pending, info))
+        let conflicts = store.sync_conflicts(50)?;
+        Ok((counts, reports, pending, info, conflicts))
     })
     .await?;
     let csrf = &session.csrf;
@@ -266,6 +267,26 @@ pub async fn dashboard(ctx: Ctx<'_>, session: AdminSession) -> Result<Html, Fail
                 }
             }
         }
+        section {
+            h2 { (ctx.t("admin-conflicts")) }
+            @if conflicts.is_empty() { p.meta { (ctx.t("empty")) } }
+            ul {
+                @for c in &conflicts {
+                    li {
+                        code { (c.entity_id) } " · " (c.kept) " · "
+                        @if let Some(name) = c.losing_doc.as_ref().and_then(|d| d.get("name")).and_then(|n| n.as_str()) {
+                            (ctx.t("admin-conflict-loser")) " « " (name) " »"
+                        }
+                        @if c.losing_doc.is_some() {
+                            form.inline method="post" action={ "/admin/conflicts/" (c.id) "/pick" } {
+                                input type="hidden" name="csrf" value=(csrf);
+                                " " button.secondary type="submit" { (ctx.t("admin-conflict-pick")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         form method="post" action="/admin/logout" {
             input type="hidden" name="csrf" value=(csrf);
             button.secondary type="submit" { (ctx.t("account-logout")) }
@@ -339,6 +360,22 @@ pub async fn resolve(ctx: Ctx<'_>, session: AdminSession, form: Form<ResolveForm
     let store = ctx.hub.store.clone();
     let id = form.report;
     load(&ctx, move || store.resolve_report(id, None)).await?;
+    Ok(Redirect::to("/admin"))
+}
+
+/// The admin picks the losing version of a sync conflict.
+#[rocket::post("/admin/conflicts/<id>/pick", data = "<form>")]
+pub async fn pick_conflict(
+    ctx: Ctx<'_>,
+    session: AdminSession,
+    id: i64,
+    form: Form<CsrfOnly<'_>>,
+) -> Result<Redirect, Failure> {
+    if !session.check(form.csrf) {
+        return Err(super::pages::bad(&ctx, ctx.t("account-form-expired")));
+    }
+    let store = ctx.hub.store.clone();
+    load(&ctx, move || store.pick_sync_loser(id)).await?;
     Ok(Redirect::to("/admin"))
 }
 

@@ -113,6 +113,7 @@ pub fn stage() -> AdHoc {
                     admin::moderate,
                     admin::resolve,
                     admin::backup,
+                    admin::pick_conflict,
                     citizen::act,
                     citizen::feed,
                     citizen::invitation,
