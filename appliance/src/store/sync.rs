@@ -890,7 +890,10 @@ mod conflict_tests {
         let e = store
             .create_element(
                 Kind::Organization,
-                json!({"name": "Café des Noyers", "type": "NGO"}).as_object().unwrap().clone(),
+                json!({"name": "Café des Noyers", "type": "NGO"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
                 None,
             )
             .unwrap();
