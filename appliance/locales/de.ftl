@@ -265,3 +265,7 @@ admin-resolve = Erledigt
 admin-conflicts = Synchronisationskonflikte
 admin-conflict-loser = verworfene Fassung:
 admin-conflict-pick = Stattdessen diese Fassung behalten
+report-title = Problem melden
+report-reason = Was stimmt nicht?
+report-send = Meldung senden
+report-thanks = Danke, die Verwaltung des Hubs sieht es sich an.

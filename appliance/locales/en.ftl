@@ -265,3 +265,7 @@ admin-resolve = Dismiss
 admin-conflicts = Sync conflicts
 admin-conflict-loser = version set aside:
 admin-conflict-pick = Keep this version instead
+report-title = Report a problem
+report-reason = What is wrong?
+report-send = Send the report
+report-thanks = Thank you: the hub's admin will have a look.

@@ -265,3 +265,7 @@ admin-resolve = Classer
 admin-conflicts = Conflits de synchronisation
 admin-conflict-loser = version écartée :
 admin-conflict-pick = Garder plutôt cette version
+report-title = Signaler un problème
+report-reason = Qu’est-ce qui ne va pas ?
+report-send = Envoyer le signalement
+report-thanks = Merci, l’administrateur du hub va regarder.

@@ -9,7 +9,7 @@ pub mod citizens;
 pub(crate) mod coop;
 mod elements;
 mod files;
-mod moderation;
+pub(crate) mod moderation;
 pub mod modules;
 mod search;
 mod status;

@@ -67,6 +67,23 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Who files a report, once counted against their limit (a person by their id, an
+    /// anonymous visitor by their address); the wait when over it.
+    pub(crate) fn reporter(&self, reader: &Reader, client: &str) -> Result<Reporter, Duration> {
+        match &reader.person {
+            Some(person) => {
+                self.person_reports.try_hit(person.as_str(), Instant::now())?;
+                Ok(Reporter::Person(person.clone()))
+            }
+            None => {
+                self.anonymous_reports.try_hit(client, Instant::now())?;
+                Ok(Reporter::Anonymous(client.to_owned()))
+            }
+        }
+    }
+}
+
 // ---- errors -----------------------------------------------------------------------------
 
 /// An API error, or a rate-limit refusal (429 with `Retry-After`, and a message that says

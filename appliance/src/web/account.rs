@@ -22,7 +22,7 @@ use crate::store::Visibility;
 /// The double-submit cookie of the forms sent before signing in.
 const FORM_COOKIE: &str = "copi_form";
 
-fn form_token(jar: &CookieJar<'_>) -> String {
+pub(super) fn form_token(jar: &CookieJar<'_>) -> String {
     if let Some(c) = jar.get(FORM_COOKIE).filter(|c| c.value().len() == 43) {
         return c.value().to_owned();
     }
@@ -39,7 +39,7 @@ fn form_token(jar: &CookieJar<'_>) -> String {
     token
 }
 
-fn form_token_matches(jar: &CookieJar<'_>, given: &str) -> bool {
+pub(super) fn form_token_matches(jar: &CookieJar<'_>, given: &str) -> bool {
     jar.get(FORM_COOKIE)
         .is_some_and(|c| !given.is_empty() && bool::from(c.value().as_bytes().ct_eq(given.as_bytes())))
 }

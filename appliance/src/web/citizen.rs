@@ -186,6 +186,82 @@ pub async fn act(ctx: Ctx<'_>, kind: &str, slug: &str, form: Form<ActionForm<'_>
     Ok(Redirect::to(back))
 }
 
+#[derive(FromForm)]
+pub struct ReportForm<'r> {
+    csrf: &'r str,
+    reason: &'r str,
+}
+
+/// A report form, for anyone (before signing in, a double-submit token guards it).
+pub fn report_form(ctx: &Ctx<'_>, e: &Element, form_token: &str) -> Markup {
+    let csrf = ctx.user.as_ref().and_then(|u| u.csrf()).unwrap_or(form_token);
+    html! {
+        details.report {
+            summary { (ctx.t("report-title")) }
+            form method="post" action={ (view::url(e)) "/report" } {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="report-reason" { (ctx.t("report-reason")) }
+                textarea #report-reason name="reason" rows="2" required maxlength="1000" {}
+                button.secondary type="submit" { (ctx.t("report-send")) }
+            }
+        }
+    }
+}
+
+/// `POST /{kind}/{slug}/report`: anyone reports an element to the admin (rate-limited).
+#[rocket::post("/<kind>/<slug>/report", data = "<form>", rank = 20)]
+pub async fn report(
+    ctx: Ctx<'_>,
+    jar: &rocket::http::CookieJar<'_>,
+    limits: &rocket::State<crate::api::moderation::Limits>,
+    client: crate::api::accounts::ClientKey,
+    kind: &str,
+    slug: &str,
+    form: Form<ReportForm<'_>>,
+) -> Result<Html, Failure> {
+    let valid = match &ctx.user {
+        Some(user) => user.csrf_matches(Some(form.csrf)),
+        None => super::account::form_token_matches(jar, form.csrf),
+    };
+    if !valid {
+        return Err(forbidden(&ctx, ctx.t("account-form-expired")));
+    }
+    let reason = form.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err(bad(&ctx, ctx.t("comment-empty")));
+    }
+    let e = super::element::find(&ctx, kind, slug).await?;
+    let reporter = limits.reporter(&ctx.reader, &client.0).map_err(|wait| {
+        let body = super::layout::error_page(
+            &ctx,
+            429,
+            &ctx.ta(
+                "account-throttled",
+                &[("seconds", (wait.as_secs().max(1) as i64).into())],
+            ),
+        );
+        Failure(Status::TooManyRequests, body.into_string())
+    })?;
+    let store = ctx.hub.store.clone();
+    let (target, reason) = (
+        crate::store::Target::new(crate::store::TargetKind::Element, e.id.clone()),
+        reason.to_owned(),
+    );
+    load(&ctx, move || {
+        store.create_report(&crate::store::NewReport {
+            target,
+            reason,
+            reporter,
+        })
+    })
+    .await?;
+    let body = html! {
+        h1 { (ctx.t("report-thanks")) }
+        p { a href=(view::url(&e)) { "← " (view::name(&e)) } }
+    };
+    Ok(Html(page(&ctx, &ctx.t("report-thanks"), body).into_string()))
+}
+
 /// `/feed`: the posts of what I follow and belong to.
 #[rocket::get("/feed?<cursor>")]
 pub async fn feed(ctx: Ctx<'_>, cursor: Option<&str>) -> Result<Result<Html, Redirect>, Failure> {

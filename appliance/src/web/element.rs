@@ -245,8 +245,13 @@ fn person_safe(e: &Element) -> bool {
 
 /// `/{kind}/{slug}`
 #[rocket::get("/<kind>/<slug>", rank = 20)]
-pub async fn element_page(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
+pub async fn element_page(ctx: Ctx<'_>, jar: &rocket::http::CookieJar<'_>, kind: &str, slug: &str) -> PageResult {
     let element = find(&ctx, kind, slug).await?;
+    let form_token = if ctx.user.is_some() {
+        String::new()
+    } else {
+        super::account::form_token(jar)
+    };
     let a = around(&ctx, element).await?;
     let e = &a.element;
     let href = view::url(e);
@@ -417,6 +422,7 @@ pub async fn element_page(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
                     a href={ "/api/v1/elements/" (e.id) "/export" } { (ctx.t("element-export")) }
                 }
             }
+            (super::citizen::report_form(&ctx, e, &form_token))
         }
     };
     Ok(Html(page_with(&ctx, view::name(e), head, body).into_string()))

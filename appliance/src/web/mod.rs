@@ -115,6 +115,7 @@ pub fn stage() -> AdHoc {
                     admin::backup,
                     admin::pick_conflict,
                     citizen::act,
+                    citizen::report,
                     citizen::feed,
                     citizen::invitation,
                     citizen::accept_invitation,

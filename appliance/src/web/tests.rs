@@ -690,3 +690,39 @@ fn the_admin_signs_in_sees_the_hub_switches_modules_and_downloads_a_backup() {
     // Without the session: no backup.
     assert_ne!(c.get("/admin/backup").dispatch().status(), Status::Ok);
 }
+
+#[test]
+fn anyone_reports_an_element_from_its_page_and_the_admin_sees_it() {
+    let d = demo();
+    let c = &d.client;
+    let orgs = page_ok(&d, "/directory?kind=organization");
+    let org = first_link(&orgs, "organization");
+    let r = c.get(org.clone()).dispatch();
+    let form_cookie = r.cookies().get("copi_form").expect("a form token").value().to_owned();
+    let body = r.into_string().unwrap();
+    assert!(body.contains("Signaler un problème"));
+    let token = hidden(&body, "csrf");
+    let post = |csrf: &str, reason: &str, cookie: bool| {
+        let mut req = c.post(format!("{org}/report")).header(ContentType::Form).body(format!(
+            "csrf={}&reason={}",
+            crate::web::layout::enc(csrf),
+            crate::web::layout::enc(reason)
+        ));
+        if cookie {
+            req = req.cookie(Cookie::new("copi_form", form_cookie.clone()));
+        }
+        req.dispatch().status()
+    };
+    assert_eq!(
+        post(&token, "Horaires faux", false),
+        Status::Forbidden,
+        "a cross-site form has no cookie"
+    );
+    assert_eq!(post(&token, "", true), Status::BadRequest);
+    assert_eq!(post(&token, "Les horaires sont faux", true), Status::Ok);
+    let r = c
+        .get("/api/v1/admin/reports")
+        .header(Header::new("Authorization", "Bearer web-test-admin-token-0123456789"))
+        .dispatch();
+    assert!(r.into_string().unwrap().contains("Les horaires sont faux"));
+}
