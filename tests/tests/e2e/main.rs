@@ -9,4 +9,5 @@ mod demo;
 mod feeds;
 mod render;
 mod sync;
+mod sync_faults;
 mod sync_topology;
