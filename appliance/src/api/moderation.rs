@@ -68,6 +68,11 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// Counts an anonymous submission from `client`; the wait when over the limit.
+    pub(crate) fn submission(&self, client: &str) -> Result<(), Duration> {
+        self.submissions.try_hit(client, Instant::now())
+    }
+
     /// Who files a report, once counted against their limit (a person by their id, an
     /// anonymous visitor by their address); the wait when over it.
     pub(crate) fn reporter(&self, reader: &Reader, client: &str) -> Result<Reporter, Duration> {

@@ -276,6 +276,8 @@ pub async fn agenda(
             a href={ "/map?from=agenda" (tag_q) } { (ctx.t("show-map")) }
             " · "
             a href="/agenda.ics" { (ctx.t("agenda-subscribe")) }
+            " · "
+            a href="/submit" { (ctx.t("submit-link")) }
         }
     };
     Ok(cache.put(&ctx, page(&ctx, &ctx.t("agenda-title"), body)))

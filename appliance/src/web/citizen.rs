@@ -262,6 +262,135 @@ pub async fn report(
     Ok(Html(page(&ctx, &ctx.t("report-thanks"), body).into_string()))
 }
 
+#[derive(FromForm)]
+pub struct SubmissionForm<'r> {
+    csrf: &'r str,
+    kind: &'r str,
+    name: &'r str,
+    description: Option<&'r str>,
+    /// Events: `YYYY-MM-DDTHH:MM` (a datetime-local field).
+    start: Option<&'r str>,
+    end: Option<&'r str>,
+    locality: Option<&'r str>,
+    postal_code: Option<&'r str>,
+}
+
+fn submission_page(ctx: &Ctx<'_>, token: &str, error: Option<&str>) -> Markup {
+    html! {
+        h1 { (ctx.t("submit-title")) }
+        p { (ctx.t("submit-intro")) }
+        @if let Some(e) = error { p.notice role="alert" { (e) } }
+        form.stack method="post" action="/submit" {
+            input type="hidden" name="csrf" value=(token);
+            fieldset {
+                legend { (ctx.t("submit-what")) }
+                div { input #s-event type="radio" name="kind" value="event" checked; " " label for="s-event" { (ctx.t("kind-event")) } }
+                div { input #s-offer type="radio" name="kind" value="offer"; " " label for="s-offer" { (ctx.t("element-offer")) } }
+                div { input #s-need type="radio" name="kind" value="need"; " " label for="s-need" { (ctx.t("element-need")) } }
+            }
+            div { label for="s-name" { (ctx.t("coop-field-title")) } input #s-name type="text" name="name" required maxlength="200"; }
+            div { label for="s-desc" { (ctx.t("coop-field-description")) } textarea #s-desc name="description" rows="4" maxlength="5000" {} }
+            div { label for="s-start" { (ctx.t("submit-start")) } input #s-start type="datetime-local" name="start"; }
+            div { label for="s-end" { (ctx.t("submit-end")) } input #s-end type="datetime-local" name="end"; }
+            div { label for="s-cp" { (ctx.t("submit-postal-code")) } input #s-cp type="text" name="postal_code" inputmode="numeric" maxlength="5"; }
+            div { label for="s-town" { (ctx.t("submit-town")) } input #s-town type="text" name="locality" maxlength="100"; }
+            button type="submit" { (ctx.t("submit-send")) }
+        }
+    }
+}
+
+/// `/submit`: anyone proposes an event or a mutual-aid offer or need; the admin approves it
+/// before it is published.
+#[rocket::get("/submit")]
+pub fn submit_form(ctx: Ctx<'_>, jar: &rocket::http::CookieJar<'_>) -> Html {
+    let token = super::account::form_token(jar);
+    Html(page(&ctx, &ctx.t("submit-title"), submission_page(&ctx, &token, None)).into_string())
+}
+
+#[rocket::post("/submit", data = "<form>")]
+pub async fn submit(
+    ctx: Ctx<'_>,
+    jar: &rocket::http::CookieJar<'_>,
+    limits: &rocket::State<crate::api::moderation::Limits>,
+    client: crate::api::accounts::ClientKey,
+    form: Form<SubmissionForm<'_>>,
+) -> Result<Html, Failure> {
+    let token = super::account::form_token(jar);
+    let refuse = |status: Status, message: String| {
+        Failure(
+            status,
+            page(
+                &ctx,
+                &ctx.t("submit-title"),
+                submission_page(&ctx, &token, Some(&message)),
+            )
+            .into_string(),
+        )
+    };
+    if !super::account::form_token_matches(jar, form.csrf) {
+        return Err(refuse(Status::Forbidden, ctx.t("account-form-expired")));
+    }
+    let mut doc = serde_json::Map::new();
+    doc.insert("name".into(), form.name.trim().into());
+    if let Some(d) = form.description.map(str::trim).filter(|d| !d.is_empty()) {
+        doc.insert("description".into(), d.into());
+    }
+    let (kind, section) = match form.kind {
+        "event" => (Kind::Event, None),
+        "offer" => (Kind::Resource, Some("offer")),
+        "need" => (Kind::Resource, Some("need")),
+        other => return Err(refuse(Status::BadRequest, format!("{other:?}"))),
+    };
+    match kind {
+        Kind::Event => {
+            doc.insert("type".into(), "other".into());
+            let when = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(|v| v.replace('T', " "));
+            match when(form.start) {
+                Some(start) => doc.insert("startDate".into(), start.into()),
+                None => return Err(refuse(Status::UnprocessableEntity, ctx.t("submit-start-needed"))),
+            };
+            if let Some(end) = when(form.end) {
+                doc.insert("endDate".into(), end.into());
+            }
+        }
+        _ => {
+            doc.insert("section".into(), section.unwrap_or("offer").into());
+        }
+    }
+    let locality = form.locality.map(str::trim).filter(|v| !v.is_empty());
+    let postal = form.postal_code.map(str::trim).filter(|v| !v.is_empty());
+    if locality.is_some() || postal.is_some() {
+        let mut address = serde_json::Map::new();
+        address.insert("@type".into(), "PostalAddress".into());
+        if let Some(l) = locality {
+            address.insert("addressLocality".into(), l.into());
+        }
+        if let Some(p) = postal {
+            address.insert("postalCode".into(), p.into());
+        }
+        address.insert("addressCountry".into(), "FR".into());
+        doc.insert("address".into(), address.into());
+    }
+    // Bad input is refused before it counts against the limit, and changes nothing.
+    if let Err(e) = crate::model::check(kind, &mut doc.clone(), ctx.hub.store.zone()) {
+        return Err(refuse(Status::UnprocessableEntity, Error::from(e).public_message()));
+    }
+    if let Err(wait) = limits.submission(&client.0) {
+        let message = ctx.ta(
+            "account-throttled",
+            &[("seconds", (wait.as_secs().max(1) as i64).into())],
+        );
+        return Err(refuse(Status::TooManyRequests, message));
+    }
+    let store = ctx.hub.store.clone();
+    load(&ctx, move || store.submit_element(kind, doc)).await?;
+    let body = html! {
+        h1 { (ctx.t("submit-thanks")) }
+        p { a href="/" { (ctx.t("error-back-home")) } }
+    };
+    Ok(Html(page(&ctx, &ctx.t("submit-thanks"), body).into_string()))
+}
+
 /// `/feed`: the posts of what I follow and belong to.
 #[rocket::get("/feed?<cursor>")]
 pub async fn feed(ctx: Ctx<'_>, cursor: Option<&str>) -> Result<Result<Html, Redirect>, Failure> {

@@ -116,6 +116,8 @@ pub fn stage() -> AdHoc {
                     admin::pick_conflict,
                     citizen::act,
                     citizen::report,
+                    citizen::submit_form,
+                    citizen::submit,
                     citizen::feed,
                     citizen::invitation,
                     citizen::accept_invitation,

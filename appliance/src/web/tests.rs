@@ -726,3 +726,38 @@ fn anyone_reports_an_element_from_its_page_and_the_admin_sees_it() {
         .dispatch();
     assert!(r.into_string().unwrap().contains("Les horaires sont faux"));
 }
+
+#[test]
+fn anyone_proposes_an_event_that_waits_for_the_admin() {
+    let d = demo();
+    let c = &d.client;
+    let r = c.get("/submit").dispatch();
+    let cookie = Cookie::new("copi_form", r.cookies().get("copi_form").unwrap().value().to_owned());
+    let token = hidden(&r.into_string().unwrap(), "csrf");
+    let send = |body: String, with_cookie: bool| {
+        let mut req = c.post("/submit").header(ContentType::Form).body(body);
+        if with_cookie {
+            req = req.cookie(cookie.clone());
+        }
+        req.dispatch().status()
+    };
+    let csrf = crate::web::layout::enc(&token);
+    let body = format!("csrf={csrf}&kind=event&name=Bal%20folk%20du%20Moulin&start=2030-06-21T20%3A00&postal_code=26400&locality=Crest");
+    assert_eq!(send(body.clone(), false), Status::Forbidden);
+    assert_eq!(
+        send(format!("csrf={csrf}&kind=event&name=Sans%20date"), true),
+        Status::UnprocessableEntity
+    );
+    assert_eq!(
+        send(format!("csrf={csrf}&kind=spaceship&name=x"), true),
+        Status::BadRequest
+    );
+    assert_eq!(send(body, true), Status::Ok);
+    // Held: nobody sees it until the admin approves it.
+    assert!(!page_ok(&d, "/agenda?date=2030-06-21").contains("Bal folk du Moulin"));
+    let r = c
+        .get("/api/v1/admin/submissions")
+        .header(Header::new("Authorization", "Bearer web-test-admin-token-0123456789"))
+        .dispatch();
+    assert!(r.into_string().unwrap().contains("Bal folk du Moulin"));
+}
