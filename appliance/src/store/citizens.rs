@@ -269,7 +269,7 @@ fn admin_flag(a: &str) -> String {
 }
 
 /// `:person` is a validated member (or admin) of the element whose id is the SQL `x`.
-fn member_sql(x: &str) -> String {
+pub(super) fn member_sql(x: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM links m WHERE m.element_id = {x} AND m.other_id = :person
                  AND m.link_type IN {MEMBER_LINKS} AND {})",
@@ -294,7 +294,7 @@ fn follower_sql(x: &str) -> String {
 
 /// The reader (`:all`, `:person`) may see the element row `e` (or its absence: a post on an
 /// element of another hub). A hidden or pending element (moderation) is the hub admin's only.
-fn element_visible_sql(e: &str) -> String {
+pub(super) fn element_visible_sql(e: &str) -> String {
     format!(
         "(:all = 1 OR ({e}.moderation IS NULL AND (coalesce({e}.private, 0) = 0 OR {e}.id = :person OR {})))",
         member_sql(&format!("{e}.id"))

@@ -264,26 +264,15 @@ pub struct Cooperative {
 
 // ---- SQL pieces -------------------------------------------------------------------------
 
-/// `:person` is a validated member or admin of the element `x` (the rule of `citizens`:
-/// `members`, `contributors` or `attendees` without `toBeValidated` nor `isInviting`), or is
-/// that element (a person's own space).
+/// `:person` is a validated member or admin of the element `x` (the rule of `citizens`), or
+/// is that element (a person's own space).
 fn member_sql(x: &str) -> String {
-    format!(
-        "({x} = :person OR EXISTS (SELECT 1 FROM links m WHERE m.element_id = {x} AND m.other_id = :person
-            AND m.link_type IN ('members', 'contributors', 'attendees')
-            AND coalesce(json_extract(m.attrs, '$.toBeValidated'), 0) IN (0, 'false')
-            AND coalesce(json_extract(m.attrs, '$.isInviting'), 0) IN (0, 'false')))"
-    )
+    format!("({x} = :person OR {})", super::citizens::member_sql(x))
 }
 
-/// The reader (`:all`, `:person`) may see the element row `e`: the hub's admin, a public
-/// element, or a private one's members (the rule of `citizens::element_visible_sql`); an
-/// element under moderation (hidden or pending) by the hub's admin only (`moderation`).
+/// The reader (`:all`, `:person`) may see the element row `e`: `citizens`' one rule.
 fn element_visible_sql() -> String {
-    format!(
-        "(:all = 1 OR (e.moderation IS NULL AND (e.private = 0 OR {})))",
-        member_sql("e.id")
-    )
+    super::citizens::element_visible_sql("e")
 }
 
 const PROPOSAL_COLUMNS: &str = "p.id, p.element_id, p.author, p.visibility, p.deadline, p.closed_at, p.doc,
