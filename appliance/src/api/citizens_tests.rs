@@ -1,128 +1,28 @@
 //! Citizens' core over HTTP, with Rocket's local client on a real store: persons registered
 //! through `/api/v1/auth/register`, acting with their bearer tokens (and a session cookie).
 
-use std::cell::Cell;
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use copi_sync::ChangeFeed;
-use rocket::http::{ContentType, Cookie, Header, Method, Status};
-use rocket::local::blocking::Client;
+use rocket::http::{Method, Status};
 use serde_json::{json, Value};
 
-use crate::api::{rocket, Hub};
-use crate::config::Config;
+use crate::api::test_hub::{hub as fixture, As, Person, TestHub as Fixture};
 use crate::model::ElementId;
-use crate::store::Store;
 
-const ADMIN: &str = "test-admin-token-0123456789";
-
-struct Fixture {
-    client: Client,
-    store: Arc<Store>,
-    _dir: tempfile::TempDir,
-    /// Each registration from its own address (registrations are limited per address).
-    next_ip: Cell<u8>,
+/// What these tests do on a hub beyond plain requests.
+trait Citizens {
+    /// An organisation made by `by`, public or private.
+    fn group(&self, by: &Person, name: &str, private: bool) -> String;
+    /// `who` joins `element` through an invitation `admin` makes.
+    fn member(&self, admin: &Person, element: &str, who: &Person);
+    fn post_on(&self, element: &str, by: &Person, text: &str, audience: &str) -> String;
+    /// Everything the store holds (change log position, data, invitations), to prove a
+    /// refused request changed nothing.
+    fn snapshot(&self) -> (i64, Vec<u8>, usize);
+    /// The texts of a list of posts at `uri` as `who` sees them, or the status.
+    fn texts(&self, uri: &str, who: As<'_>) -> Result<Vec<String>, Status>;
 }
 
-struct Person {
-    id: String,
-    token: String,
-    csrf: String,
-    cookie: Cookie<'static>,
-}
-
-#[derive(Clone, Copy)]
-enum As<'a> {
-    Nobody,
-    Admin,
-    Bearer(&'a Person),
-    /// The session cookie, with its CSRF token or without.
-    Cookie(&'a Person, bool),
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data: dir.path().to_owned(),
-        admin_token: Some(ADMIN.into()),
-        ..Config::default()
-    };
-    let hub = Hub::open(config).unwrap();
-    let store = hub.store.clone();
-    Fixture {
-        client: Client::untracked(rocket(hub)).unwrap(),
-        store,
-        _dir: dir,
-        next_ip: Cell::new(1),
-    }
-}
-
-impl Fixture {
-    fn call(&self, method: Method, uri: &str, body: Option<Value>, who: As<'_>) -> (Status, Value) {
-        let mut req = self.client.req(method, uri.to_owned());
-        if let Some(b) = body {
-            req = req.header(ContentType::JSON).body(b.to_string());
-        }
-        req = match who {
-            As::Nobody => req,
-            As::Admin => req.header(Header::new("Authorization", format!("Bearer {ADMIN}"))),
-            As::Bearer(p) => req.header(Header::new("Authorization", format!("Bearer {}", p.token))),
-            As::Cookie(p, with_csrf) => {
-                let req = req.cookie(p.cookie.clone());
-                if with_csrf {
-                    req.header(Header::new("X-CSRF-Token", p.csrf.clone()))
-                } else {
-                    req
-                }
-            }
-        };
-        let r = req.dispatch();
-        let status = r.status();
-        let body = r
-            .into_string()
-            .map_or(Value::Null, |t| serde_json::from_str(&t).unwrap_or(Value::Null));
-        (status, body)
-    }
-
-    fn get(&self, uri: &str, who: As<'_>) -> (Status, Value) {
-        self.call(Method::Get, uri, None, who)
-    }
-
-    fn post(&self, uri: &str, body: Value, who: As<'_>) -> (Status, Value) {
-        self.call(Method::Post, uri, Some(body), who)
-    }
-
-    fn delete(&self, uri: &str, who: As<'_>) -> Status {
-        self.call(Method::Delete, uri, None, who).0
-    }
-
-    fn person(&self, name: &str) -> Person {
-        let n = self.next_ip.get();
-        self.next_ip.set(n + 1);
-        let body = json!({"name": name, "email": format!("{}@example.org", name.to_lowercase()), "password": "correct horse battery"});
-        let r = self
-            .client
-            .post("/api/v1/auth/register")
-            .header(ContentType::JSON)
-            .remote(SocketAddr::from(([10, 0, 1, n], 40000)))
-            .body(body.to_string())
-            .dispatch();
-        assert_eq!(r.status(), Status::Created);
-        let cookie = r
-            .cookies()
-            .get(crate::api::SESSION_COOKIE)
-            .cloned()
-            .expect("a session cookie");
-        let body: Value = r.into_json().unwrap();
-        Person {
-            id: body["person"]["id"].as_str().unwrap().to_owned(),
-            token: body["token"].as_str().unwrap().to_owned(),
-            csrf: body["csrf"].as_str().unwrap().to_owned(),
-            cookie,
-        }
-    }
-
+impl Citizens for Fixture {
     /// An organisation made by `by`, public or private.
     fn group(&self, by: &Person, name: &str, private: bool) -> String {
         let (status, body) = self.post(

@@ -2,103 +2,32 @@
 //! persons registered through `/api/v1/auth/register`, acting with their bearer tokens or
 //! their session cookie (pages).
 
-use std::cell::Cell;
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use copi_sync::ChangeFeed;
-use rocket::http::{ContentType, Cookie, Header, Method, Status};
-use rocket::local::blocking::Client;
+use rocket::http::{ContentType, Header, Method, Status};
 use serde_json::{json, Value};
 
-use crate::api::{rocket, Hub};
-use crate::config::{Config, Module};
-use crate::store::Store;
+use crate::api::test_hub::hub_with as fixture_with;
+use crate::api::test_hub::{hub as fixture, As, Person, TestHub as Fixture};
+use crate::config::Module;
 
-const ADMIN: &str = "test-admin-token-0123456789";
-
-struct Fixture {
-    client: Client,
-    store: Arc<Store>,
-    _dir: tempfile::TempDir,
-    next_ip: Cell<u8>,
+/// What these tests do on a hub beyond plain requests.
+trait Cooperative {
+    fn vote(&self, proposal: &str, vote: &str, who: As<'_>) -> (Status, Value);
+    /// An organisation made by `by` (its admin), with its slug.
+    fn group(&self, by: &Person, name: &str, private: bool) -> (String, String);
+    /// `who` joins `element` through an invitation `admin` makes.
+    fn member(&self, admin: &Person, element: &str, who: &Person);
+    fn propose(&self, element: &str, by: &Person, body: Value) -> String;
+    /// Everything the cooperative space and the change log hold, to prove a refused request
+    /// changed nothing.
+    fn snapshot(&self) -> (i64, Vec<String>);
+    /// A page and its status (following no redirect).
+    fn page(&self, uri: &str, who: Option<&Person>) -> (Status, String, Option<String>);
+    /// A form posted with the session cookie.
+    fn form(&self, uri: &str, body: &str, who: &Person) -> (Status, Option<String>);
 }
 
-struct Person {
-    id: String,
-    token: String,
-    csrf: String,
-    cookie: Cookie<'static>,
-}
-
-#[derive(Clone, Copy)]
-enum As<'a> {
-    Nobody,
-    Bearer(&'a Person),
-    /// The session cookie, with its CSRF header or without.
-    Cookie(&'a Person, bool),
-}
-
-fn fixture_with(modules: Vec<Module>) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data: dir.path().to_owned(),
-        admin_token: Some(ADMIN.into()),
-        modules,
-        ..Config::default()
-    };
-    let hub = Hub::open(config).unwrap();
-    let store = hub.store.clone();
-    Fixture {
-        client: Client::untracked(rocket(hub)).unwrap(),
-        store,
-        _dir: dir,
-        next_ip: Cell::new(1),
-    }
-}
-
-fn fixture() -> Fixture {
-    fixture_with(Module::ALL.to_vec())
-}
-
-impl Fixture {
-    fn call(&self, method: Method, uri: &str, body: Option<Value>, who: As<'_>) -> (Status, Value) {
-        let mut req = self.client.req(method, uri.to_owned());
-        if let Some(b) = body {
-            req = req.header(ContentType::JSON).body(b.to_string());
-        }
-        req = match who {
-            As::Nobody => req,
-            As::Bearer(p) => req.header(Header::new("Authorization", format!("Bearer {}", p.token))),
-            As::Cookie(p, with_csrf) => {
-                let req = req.cookie(p.cookie.clone());
-                if with_csrf {
-                    req.header(Header::new("X-CSRF-Token", p.csrf.clone()))
-                } else {
-                    req
-                }
-            }
-        };
-        let r = req.dispatch();
-        let status = r.status();
-        let body = r
-            .into_string()
-            .map_or(Value::Null, |t| serde_json::from_str(&t).unwrap_or(Value::Null));
-        (status, body)
-    }
-
-    fn get(&self, uri: &str, who: As<'_>) -> (Status, Value) {
-        self.call(Method::Get, uri, None, who)
-    }
-
-    fn post(&self, uri: &str, body: Value, who: As<'_>) -> (Status, Value) {
-        self.call(Method::Post, uri, Some(body), who)
-    }
-
-    fn patch(&self, uri: &str, body: Value, who: As<'_>) -> (Status, Value) {
-        self.call(Method::Patch, uri, Some(body), who)
-    }
-
+impl Cooperative for Fixture {
     fn vote(&self, proposal: &str, vote: &str, who: As<'_>) -> (Status, Value) {
         self.call(
             Method::Put,
@@ -106,32 +35,6 @@ impl Fixture {
             Some(json!({"vote": vote})),
             who,
         )
-    }
-
-    fn person(&self, name: &str) -> Person {
-        let n = self.next_ip.get();
-        self.next_ip.set(n + 1);
-        let body = json!({"name": name, "email": format!("{}@example.org", name.to_lowercase()), "password": "correct horse battery"});
-        let r = self
-            .client
-            .post("/api/v1/auth/register")
-            .header(ContentType::JSON)
-            .remote(SocketAddr::from(([10, 0, 2, n], 40000)))
-            .body(body.to_string())
-            .dispatch();
-        assert_eq!(r.status(), Status::Created);
-        let cookie = r
-            .cookies()
-            .get(crate::api::SESSION_COOKIE)
-            .cloned()
-            .expect("a session cookie");
-        let body: Value = r.into_json().unwrap();
-        Person {
-            id: body["person"]["id"].as_str().unwrap().to_owned(),
-            token: body["token"].as_str().unwrap().to_owned(),
-            csrf: body["csrf"].as_str().unwrap().to_owned(),
-            cookie,
-        }
     }
 
     /// An organisation made by `by` (its admin), with its slug.

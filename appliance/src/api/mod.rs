@@ -184,6 +184,8 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
 }
 
 #[cfg(test)]
+mod test_hub;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]
