@@ -12,6 +12,7 @@ pub mod files;
 pub mod hardware;
 pub mod model;
 pub mod search;
+pub mod setup;
 pub mod store;
 pub mod syncer;
 pub mod sysinfo;

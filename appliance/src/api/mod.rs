@@ -38,12 +38,14 @@ pub struct Hub {
     pub search: Arc<crate::search::SearchIndex>,
     pub config: Config,
     pub started: Instant,
-    /// The hub's home point (latitude, longitude), for ranking by proximity.
-    pub home: Option<(f64, f64)>,
+    /// The hub's name and home territories (the config file's, or the admin's later choice).
+    identity: std::sync::RwLock<Arc<Identity>>,
     /// The captive portal's names.
     pub portal: crate::web::Portal,
     /// Why the config file was not used (the last working one is in force), for the admin.
     pub config_error: Option<String>,
+    /// The config file the hub was started with (the setup code lives beside it).
+    pub config_file: Option<std::path::PathBuf>,
     /// The modules on now (the config file's, or the admin's later choice).
     pub modules: modules::ModuleSwitch,
 }
@@ -59,7 +61,8 @@ impl Hub {
             search.rebuild(&store, |_| {})?;
         }
         crate::search::spawn_indexer(search.clone(), store.clone());
-        let home = crate::territory::home_point(&config.hub.territories);
+        let (name, territories) = crate::setup::identity(&store, &config)?;
+        let identity = std::sync::RwLock::new(Arc::new(Identity::new(name, territories)));
         let modules = modules::ModuleSwitch::new(&modules::stored(&store)?.unwrap_or_else(|| config.modules.clone()));
         let portal = crate::web::Portal {
             canonical: config.network.lan_name(),
@@ -70,11 +73,44 @@ impl Hub {
             search,
             config,
             started: Instant::now(),
-            home,
+            identity,
             portal,
             config_error: None,
+            config_file: None,
             modules,
         })
+    }
+}
+
+/// What the hub calls itself and where it is at home.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub name: String,
+    pub territories: Vec<crate::territory::Scope>,
+    /// The home point (latitude, longitude), for ranking by proximity.
+    pub home: Option<(f64, f64)>,
+}
+
+impl Identity {
+    pub fn new(name: String, territories: Vec<crate::territory::Scope>) -> Identity {
+        let home = crate::territory::home_point(&territories);
+        Identity {
+            name,
+            territories,
+            home,
+        }
+    }
+}
+
+impl Hub {
+    /// The hub's name and home territories now.
+    pub fn identity(&self) -> Arc<Identity> {
+        self.identity.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Puts a new name or home in force, once the store keeps it (`setup::set_identity`).
+    pub fn set_identity(&self, name: String, territories: Vec<crate::territory::Scope>) {
+        *self.identity.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Identity::new(name, territories));
     }
 }
 

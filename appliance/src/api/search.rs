@@ -109,7 +109,7 @@ async fn search(
     tags.extend(hashtags.iter().map(|t| model::normalize_tag(t)));
     let scopes = Scope::parse_list(scope.unwrap_or("")).map_err(|e| Error::BadRequest(e.to_string()))?;
     // Proximity is to the territory the visitor chose, else to the hub's.
-    let home = crate::territory::home_point(&scopes).or(hub.home);
+    let home = crate::territory::home_point(&scopes).or(hub.identity().home);
     hub.require(crate::config::Module::Search)?;
     // Kinds whose module is off are not searched.
     let mut kinds = parse_kinds(r#type)?;

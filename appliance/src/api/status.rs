@@ -38,12 +38,13 @@ async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
         .map(|(k, n)| (k.collection().to_owned(), n.into()))
         .collect();
     let sync = &hub.config.sync;
+    let identity = hub.identity();
     Ok(Json(json!({
-        "name": hub.config.hub.name,
+        "name": identity.name,
         "version": env!("CARGO_PKG_VERSION"),
         "instance": hub.store.instance().id,
         "uptime_seconds": hub.started.elapsed().as_secs(),
-        "territories": hub.config.hub.territories.iter().map(|s| json!({"scope": s.to_string(), "label": s.label()})).collect::<Vec<_>>(),
+        "territories": identity.territories.iter().map(|s| json!({"scope": s.to_string(), "label": s.label()})).collect::<Vec<_>>(),
         "elements": elements,
         "elements_total": total,
         "records": records,

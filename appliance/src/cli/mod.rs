@@ -163,7 +163,7 @@ fn run(cli: Cli) -> Result<()> {
         (Config::load(file, &overrides)?, None)
     };
     match cli.command {
-        Command::Serve { demo, role, .. } => serve(config, config_error, demo, role),
+        Command::Serve { demo, role, .. } => serve(config, file, config_error, demo, role),
         Command::Sync { once, batch_size } => sync(&config, once, batch_size),
         Command::Import { file } => import(&config, &file),
         Command::Export { out } => export(&config, out.as_deref()),
@@ -197,7 +197,7 @@ fn sync(config: &Config, once: bool, batch: usize) -> Result<()> {
     Ok(())
 }
 
-fn serve(config: Config, config_error: Option<String>, demo: bool, role: Role) -> Result<()> {
+fn serve(config: Config, file: Option<&Path>, config_error: Option<String>, demo: bool, role: Role) -> Result<()> {
     let store = open_store(&config)?;
     if demo && store.is_empty()? {
         let value = crate::demo::generate(today(&config), &crate::demo::DemoSize::default());
@@ -209,13 +209,19 @@ fn serve(config: Config, config_error: Option<String>, demo: bool, role: Role) -
             "demo territory written"
         );
     }
+    // No admin password configured: a one-time code for the first-boot wizard. Failing to
+    // write it leaves the hub serving visitors, without a way to set it up: say so loudly.
+    if let Err(e) = crate::setup::prepare(&store, &config, file) {
+        tracing::error!("{e}");
+    }
+    let (hub_name, _) = crate::setup::identity(&store, &config)?;
     drop(store);
     let bind = config.bind;
     // Announced over mDNS on the appliance (where a Wi-Fi access point is configured).
     let _announcer = config.wifi.as_ref().and_then(|_| {
         let announcement = crate::announce::Announcement {
             host: config.network.name.clone(),
-            instance: config.hub.name.clone(),
+            instance: hub_name,
             port: bind.port(),
             path: "/".into(),
         };
@@ -225,6 +231,7 @@ fn serve(config: Config, config_error: Option<String>, demo: bool, role: Role) -
     });
     let mut hub = crate::api::Hub::open(config)?;
     hub.config_error = config_error;
+    hub.config_file = file.map(Path::to_owned);
     let store_for_watchdog = hub.store.clone();
     crate::syncer::spawn(hub.store.clone(), &hub.config);
     let power_off = crate::hardware::PowerOff::default();

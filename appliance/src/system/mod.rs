@@ -12,6 +12,7 @@
 //! | `20-copi-ethernet.network` | systemd-networkd: DHCP on `eth0`, when `uplink.ethernet` |
 //! | `30-copi-wifi-uplink.network`, `wpa_supplicant-IFACE.conf` | systemd-networkd and `wpa_supplicant@IFACE`: the Wi-Fi uplink, when `[uplink.wifi]` |
 //! | `copi-network.env` | the image's scripts (shell or systemd `EnvironmentFile`): interfaces, address, names |
+//! | `journald-copi.conf` | systemd-journald (a drop-in in `journald.conf.d/`): logs kept in RAM only, bounded, to spare the SD card |
 //!
 //! The image puts the `.network` files where networkd reads them, creates
 //! [`DNSMASQ_DROPIN_DIR`] (dnsmasq refuses to start without it) and switches the offline
@@ -91,10 +92,25 @@ pub fn render(config: &Config) -> Result<Vec<SystemFile>> {
         SystemFile::new("dnsmasq.conf", dnsmasq::render(config)),
         SystemFile::new("dnsmasq-offline.conf", dnsmasq::render_offline(config)),
         SystemFile::new("copi-network.env", networkd::render_env(config)),
+        SystemFile::new("journald-copi.conf", journald()),
     ];
     files.extend(networkd::render(config));
     files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(files)
+}
+
+/// Logs in RAM (`/run/log/journal`), never on the card: a log line per request would wear
+/// an SD card out, and a hub's logs matter until the next reboot only. Bounded so that a
+/// chatty service cannot eat the Pi Zero's 512 MB.
+fn journald() -> String {
+    format!(
+        "{HEADER}[Journal]\n\
+         Storage=volatile\n\
+         RuntimeMaxUse=16M\n\
+         RuntimeMaxFileSize=2M\n\
+         ForwardToSyslog=no\n\
+         MaxLevelStore=info\n"
+    )
 }
 
 /// What [`write`] did.

@@ -1,5 +1,6 @@
 //! The admin's pages: sign in with the admin password (`[admin] password_hash` in the config
-//! file) or the admin token, then one page with the hub's state (version, uptime, counts,
+//! file, else the password of the admin account the first-boot wizard made) or the admin
+//! token, then one page with the hub's state (version, uptime, counts,
 //! disk, memory, temperature, config errors), the modules on and off, the moderation queue
 //! (open reports, submissions awaiting approval) and a backup download.
 //!
@@ -80,8 +81,10 @@ pub struct LoginForm<'r> {
 }
 
 fn login_page(ctx: &Ctx<'_>, error: Option<&str>) -> Markup {
+    let pending = crate::setup::state(&ctx.hub.store, &ctx.hub.config).is_ok_and(|s| s.is_pending());
     let body = html! {
         h1 { (ctx.t("admin-login-title")) }
+        @if pending { p.notice { (ctx.t("setup-pending")) " " a href="/setup" { (ctx.t("setup-open")) } } }
         @if let Some(e) = error { p.notice role="alert" { (e) } }
         form.stack method="post" action="/admin/login" {
             div {
@@ -122,7 +125,9 @@ pub async fn login(
     }
     let secret = form.secret.to_owned();
     let token = ctx.hub.config.admin_token.clone();
-    let hash = ctx.hub.config.admin.password_hash.clone();
+    let store = ctx.hub.store.clone();
+    let configured = ctx.hub.config.admin.password_hash.clone();
+    let hash = load(&ctx, move || admin_password_hash(&store, configured)).await?;
     if token.is_none() && hash.is_none() {
         return Err(refused(Status::Forbidden, ctx.t("admin-no-secret")));
     }
@@ -134,9 +139,33 @@ pub async fn login(
     if !ok {
         return Err(refused(Status::Unauthorized, ctx.t("admin-wrong")));
     }
-    let nonce = crate::accounts::TokenSecret::generate()
-        .map_err(|e| super::pages::fail(&ctx, e))?
-        .encode();
+    start_admin_session(jar).map_err(|e| super::pages::fail(&ctx, e))?;
+    tracing::info!("the admin signed in");
+    Ok(Redirect::to("/admin"))
+}
+
+/// The password that signs the admin in: the config file's (it wins: whoever holds the SD
+/// card can reset it), else that of the admin account the first-boot wizard made (a disabled
+/// account signs nobody in).
+fn admin_password_hash(
+    store: &crate::store::Store,
+    configured: Option<String>,
+) -> crate::error::Result<Option<String>> {
+    if configured.is_some() {
+        return Ok(configured);
+    }
+    let Some(person) = crate::setup::admin_person(store)? else {
+        return Ok(None);
+    };
+    Ok(store
+        .account_of(&person)?
+        .filter(|a| !a.disabled)
+        .map(|a| a.password_hash))
+}
+
+/// Signs the browser in as the admin (the sign-in form, or the end of the first-boot wizard).
+pub(super) fn start_admin_session(jar: &CookieJar<'_>) -> crate::error::Result<()> {
+    let nonce = crate::accounts::TokenSecret::generate()?.encode();
     let value = format!("{nonce}:{}", crate::model::now_seconds());
     jar.add_private(
         Cookie::build((ADMIN_COOKIE, value))
@@ -145,8 +174,7 @@ pub async fn login(
             .same_site(SameSite::Strict)
             .max_age(rocket::time::Duration::hours(SESSION_HOURS)),
     );
-    tracing::info!("the admin signed in");
-    Ok(Redirect::to("/admin"))
+    Ok(())
 }
 
 #[derive(FromForm)]
@@ -295,10 +323,13 @@ pub async fn dashboard(ctx: Ctx<'_>, session: AdminSession) -> Result<Html, Fail
     Ok(Html(page(&ctx, &ctx.t("admin-title"), body).into_string()))
 }
 
-/// Not signed in as the admin: to the sign-in page.
+/// Not signed in as the admin: to the sign-in page, or to the first-boot wizard while the
+/// hub has no admin yet.
 #[rocket::get("/admin", rank = 2)]
-pub fn dashboard_signin() -> Redirect {
-    Redirect::to("/admin/login")
+pub fn dashboard_signin(hub: &State<crate::api::Hub>) -> Redirect {
+    let pending = crate::setup::state(&hub.store, &hub.config).is_ok_and(|s| s.is_pending());
+    let no_token = hub.config.admin_token.is_none();
+    Redirect::to(if pending && no_token { "/setup" } else { "/admin/login" })
 }
 
 #[derive(FromForm)]

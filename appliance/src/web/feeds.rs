@@ -618,7 +618,7 @@ async fn agenda_ics(
         ..AgendaQuery::default()
     };
     let store = hub.store.clone();
-    let name = hub.config.hub.name.clone();
+    let name = hub.identity().name.clone();
     let body = blocking(move || {
         let mut cal = Ical::new(&name);
         write_agenda(&mut cal, &store, query, &host)?;
@@ -643,7 +643,7 @@ async fn element_ics(
     let kind = Kind::parse(kind).ok_or_else(not_found)?;
     let slug = slug.to_owned();
     let store = hub.store.clone();
-    let hub_name = hub.config.hub.name.clone();
+    let hub_name = hub.identity().name.clone();
     let found = blocking(move || {
         let Some(id) = store.element_id_by_slug(&slug)? else {
             return Ok(None);
@@ -855,7 +855,7 @@ async fn live_atom(
         visibility: viewer.0,
     };
     let store = hub.store.clone();
-    let hub_name = hub.config.hub.name.clone();
+    let hub_name = hub.identity().name.clone();
     let body = blocking(move || {
         let page = store.live(&query)?;
         let authors = author_names(&store, &page.items, query.visibility)?;

@@ -68,8 +68,9 @@ impl Ctx<'_> {
 
     /// The territory's name, or the hub's own territories' names.
     pub fn territory_label(&self) -> String {
+        let identity = self.hub.identity();
         let scopes = if self.scopes.is_empty() {
-            &self.hub.config.hub.territories
+            &identity.territories
         } else {
             &self.scopes
         };
@@ -164,7 +165,8 @@ pub fn page(ctx: &Ctx<'_>, title: &str, main: Markup) -> Markup {
 
 /// The page shell, with extra elements in `<head>` (JSON-LD, page scripts).
 pub fn page_with(ctx: &Ctx<'_>, title: &str, head: Markup, main: Markup) -> Markup {
-    let name = &ctx.hub.config.hub.name;
+    let identity = ctx.hub.identity();
+    let name = &identity.name;
     let path = ctx.here.split('?').next().unwrap_or("/");
     let full_title = if title.is_empty() {
         name.clone()

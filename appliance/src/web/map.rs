@@ -305,7 +305,7 @@ impl Sources {
         Sources {
             store: hub.store.clone(),
             search: hub.search.clone(),
-            home: hub.home,
+            home: hub.identity().home,
             kinds_on: hub.kinds_on(),
         }
     }
@@ -433,8 +433,9 @@ fn initial_view(hub: &Hub, scopes: &[Scope]) -> ((f64, f64), u8) {
     if let Some(point) = territory::home_point(scopes) {
         return (point, zoom(scopes));
     }
-    let own = &hub.config.hub.territories;
-    match territory::home_point(own).or(hub.home) {
+    let identity = hub.identity();
+    let own = &identity.territories;
+    match identity.home {
         Some(point) => (point, zoom(own)),
         None => ((46.6, 2.5), 5),
     }

@@ -17,6 +17,7 @@ pub mod layout;
 mod map;
 mod pages;
 mod portal;
+mod setup;
 mod view;
 
 pub use feeds::stage as feeds_stage;
@@ -80,6 +81,7 @@ pub fn stage() -> AdHoc {
         rocket
             .manage(cache::PageCache::default())
             .manage(admin::AdminThrottle::default())
+            .manage(setup::SetupThrottle::default())
             .mount(
                 "/",
                 rocket::routes![
@@ -127,5 +129,6 @@ pub fn stage() -> AdHoc {
             )
             .mount("/", map::routes())
             .mount("/", coop::routes())
+            .mount("/", setup::routes())
     })
 }

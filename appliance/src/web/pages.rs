@@ -181,14 +181,15 @@ pub async fn home(ctx: Ctx<'_>, cache: &State<PageCache>) -> PageResult {
         Ok((events.items, posts.items, classifieds.items, aid.items, counts))
     })
     .await?;
-    let name = &ctx.hub.config.hub.name;
+    let identity = ctx.hub.identity();
+    let name = &identity.name;
     let address = format!("http://{}/", ctx.hub.portal.canonical);
     let total: u64 = counts.values().sum();
     let body = html! {
         div.hero {
             div {
                 h1 { (ctx.ta("home-welcome", &[("name", name.as_str().into())])) }
-                @if ctx.scopes.is_empty() && ctx.hub.config.hub.territories.is_empty() {
+                @if ctx.scopes.is_empty() && identity.territories.is_empty() {
                     p { (ctx.t("home-intro-plain")) }
                 } @else {
                     p { (ctx.ta("home-intro", &[("territory", ctx.territory_label().into())])) }
@@ -596,7 +597,7 @@ pub async fn search(
         let body = html! { h1 { (ctx.t("search-title")) } (form) };
         return Ok(Html(render(&ctx, &ctx.t("search-title"), body).into_string()));
     }
-    let home = territory::home_point(&scopes).or(ctx.hub.home);
+    let home = territory::home_point(&scopes).or(ctx.hub.identity().home);
     if kinds.is_empty() && ctx.hub.kinds_on().len() < Kind::ALL.len() {
         kinds = ctx.hub.kinds_on();
     }
@@ -672,7 +673,8 @@ pub fn territory_page(ctx: Ctx<'_>, q: Option<&str>, back: Option<&str>) -> Html
         territory::search_communes(q, 12)
     };
     let set = |scope: String| format!("/territory/set?scope={}&back={}", enc(&scope), enc(&back));
-    let hub_scopes = ctx.hub.config.hub.territories.clone();
+    let identity = ctx.hub.identity();
+    let hub_scopes = identity.territories.clone();
     let body = html! {
         h1 { (ctx.t("territory-title")) }
         p { (ctx.t("territory-intro")) }
@@ -702,7 +704,7 @@ pub fn territory_page(ctx: Ctx<'_>, q: Option<&str>, back: Option<&str>) -> Html
             }
         }
         @if !hub_scopes.is_empty() {
-            h2 { (ctx.hub.config.hub.name) }
+            h2 { (identity.name) }
             ul {
                 @for s in &hub_scopes {
                     li { a href=(set(s.to_string())) { (s.label()) } }
@@ -756,9 +758,10 @@ pub fn lang_set(ctx: Ctx<'_>, jar: &CookieJar<'_>, code: &str, back: Option<&str
 /// The web app manifest: the hub can be added to a phone's home screen.
 #[rocket::get("/manifest.webmanifest")]
 pub fn manifest(hub: &State<Hub>) -> (ContentType, String) {
+    let identity = hub.identity();
     let body = serde_json::json!({
-        "name": hub.config.hub.name,
-        "short_name": hub.config.hub.name.chars().take(12).collect::<String>(),
+        "name": identity.name,
+        "short_name": identity.name.chars().take(12).collect::<String>(),
         "start_url": "/",
         "scope": "/",
         "display": "standalone",

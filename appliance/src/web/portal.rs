@@ -132,7 +132,8 @@ pub fn qr_svg(text: &str) -> Option<String> {
 #[rocket::get("/portal")]
 fn landing(hub: &State<Hub>) -> RawHtml<String> {
     let portal = portal_of(hub);
-    let name = &hub.config.hub.name;
+    let identity = hub.identity();
+    let name = &identity.name;
     let home = format!("http://{}/", portal.canonical);
     let qr = qr_svg(&home).unwrap_or_default();
     let page = maud::html! {

@@ -33,6 +33,10 @@ fn a_full_disk_gives_a_clear_error_and_an_intact_store() {
         eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
         return;
     };
+    // Room the admin will free later (old photos, say), so the test does not hang on how
+    // much the index rebuild needs compared with what the deleted index held.
+    let ballast = dir.data().join("ballast");
+    std::fs::write(&ballast, vec![0u8; 256 * 1024]).unwrap();
     let mut server = Server::start(&dir, &[]);
     let mut acked = Vec::new();
     let mut refusal = None;
@@ -72,9 +76,10 @@ fn a_full_disk_gives_a_clear_error_and_an_intact_store() {
         "{report}"
     );
     assert!(!report.contains("SQLite integrity"), "{report}");
-    // Space is freed (the search index can always be rebuilt), and the hub serves again
+    // Space is freed (the search index can always be rebuilt, and the ballast goes), and the hub serves again
     // with every acknowledged write.
     std::fs::remove_dir_all(dir.data().join("index")).unwrap();
+    std::fs::remove_file(&ballast).unwrap();
     let server = Server::start(&dir, &[]);
     for id in &acked {
         assert_eq!(server.get(&format!("/api/v1/elements/{id}")).0, 200, "{id}");

@@ -252,3 +252,85 @@ fn pages_seen_stay_readable_when_the_hub_is_gone() {
     );
     page.screenshot("offline");
 }
+
+// First boot (issue 7): the wizard on a phone, cut by a power loss, resumed, closed for good.
+
+#[test]
+fn first_boot_wizard_on_a_phone_survives_a_power_cut_and_never_opens_again() {
+    let dir = TestDir::new();
+    let boot = dir.path().join("boot");
+    std::fs::create_dir_all(&boot).unwrap();
+    let toml = boot.join("copi.toml");
+    std::fs::write(&toml, "[hub]\nname = \"Tiers-lieu\"\n").unwrap();
+    let config = toml.to_str().unwrap();
+    let code_file = boot.join("copi-setup-code.txt");
+    let mut server = Server::start(&dir, &["--config", config]);
+
+    // The code is on the "SD card", beside copi.toml; the store keeps only its hash.
+    let text = std::fs::read_to_string(&code_file).expect("a setup code beside copi.toml");
+    let code = text.lines().next().unwrap().rsplit(' ').next().unwrap().to_owned();
+    assert!(!server.log().contains(&code), "the code is never logged");
+
+    let browser = Browser::launch();
+    let page = browser.open(&format!("{}/setup", server.base));
+    check_page(&page, "setup-code");
+    page.fill("#setup-code", "AAAA-AAAA-AAAA-AA");
+    page.click_and_wait("main form button[type=submit]");
+    assert_eq!(page.status(), 401);
+    page.fill("#setup-code", &code.to_lowercase());
+    page.click_and_wait("main form button[type=submit]");
+    check_page(&page, "setup-admin");
+    page.fill("#s-name", "Camille Martin");
+    page.fill("#s-email", "camille@tiers-lieu.fr");
+    page.fill("#s-password", "un mot de passe solide");
+    page.fill("#s-password2", "un mot de passe solide");
+    page.click_and_wait("main form button[type=submit]");
+    check_page(&page, "setup-hub");
+    assert!(page.url().ends_with("/setup"), "{}", page.url());
+
+    // The power goes (SIGKILL) and comes back: same code, and the wizard resumes at step 2.
+    server.kill();
+    let server = Server::start(&dir, &["--config", config]);
+    assert_eq!(
+        std::fs::read_to_string(&code_file).unwrap(),
+        text,
+        "a restart keeps the code"
+    );
+    page.goto(&format!("{}/setup", server.base));
+    assert_eq!(page.count("#s-hub-name"), 1, "resumed at the hub step");
+    page.fill("#s-hub-name", "La Fabrique de Crest");
+    page.fill("#s-territory", "Crest");
+    page.click_and_wait("main form button[type=submit]");
+    check_page(&page, "setup-modules");
+    page.click("#s-m-marketplace");
+    page.click_and_wait("main form button[type=submit]");
+
+    // Done: the admin is signed in, the hub is named, the code is gone for good.
+    assert!(page.url().ends_with("/admin"), "{}", page.url());
+    assert_eq!(page.status(), 200);
+    assert!(!code_file.exists(), "the code file is deleted");
+    let (_, status) = server.get("/api/v1/status");
+    assert_eq!(status["name"], "La Fabrique de Crest");
+    assert_eq!(status["territories"][0]["scope"], "city:26108");
+    page.goto(&format!("{}/setup", server.base));
+    assert_eq!(page.status(), 404);
+    page.goto(&format!("{}/", server.base));
+    assert!(page.text("h1").contains("La Fabrique de Crest"), "{}", page.text("h1"));
+    assert_eq!(
+        page.count("nav a[href='/marketplace']"),
+        0,
+        "the marketplace was left off"
+    );
+
+    // Another restart: no new code, the wizard stays closed, the password signs the admin in.
+    drop(server);
+    let server = Server::start(&dir, &["--config", config]);
+    assert!(!code_file.exists());
+    let other = browser.open(&format!("{}/setup", server.base));
+    assert_eq!(other.status(), 404);
+    other.goto(&format!("{}/admin/login", server.base));
+    other.fill("#admin-secret", "un mot de passe solide");
+    other.click_and_wait("main form button[type=submit]");
+    assert!(other.url().ends_with("/admin"), "{}", other.url());
+    assert_eq!(other.status(), 200);
+}
