@@ -56,6 +56,8 @@ pub struct Config {
     pub network: NetworkConfig,
     pub uplink: UplinkConfig,
     pub sync: SyncConfig,
+    /// The SMTP server invitations by e-mail go through. Absent: none is sent.
+    pub mail: MailConfig,
     pub limits: Limits,
 }
 
@@ -326,6 +328,61 @@ pub struct SyncConfig {
     pub interval: Option<u64>,
 }
 
+/// `[mail]`: the SMTP server that sends invitations by e-mail (`mail.rs`). Nothing is sent
+/// unless `host` is set.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    pub host: Option<String>,
+    /// Default: 587 for `starttls`, 465 for `tls`, 25 for `none`.
+    pub port: Option<u16>,
+    pub security: MailSecurity,
+    pub username: Option<String>,
+    /// Never logged nor shown (`Debug` hides it).
+    pub password: Option<String>,
+    /// The address e-mails are sent from; the hub's name is its display name.
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+}
+
+impl fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "(hidden)"))
+            .field("from", &self.from)
+            .field("reply_to", &self.reply_to)
+            .finish()
+    }
+}
+
+impl MailConfig {
+    /// The port in force: the one set, or the usual one for the security chosen.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.security {
+            MailSecurity::Starttls => 587,
+            MailSecurity::Tls => 465,
+            MailSecurity::None => 25,
+        })
+    }
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required (submission, port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (submissions, port 465).
+    Tls,
+    /// No encryption: only for a server on this machine (a local relay).
+    None,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
@@ -346,6 +403,7 @@ impl Default for Config {
             network: NetworkConfig::default(),
             uplink: UplinkConfig::default(),
             sync: SyncConfig::default(),
+            mail: MailConfig::default(),
             limits: Limits::default(),
         }
     }
@@ -386,7 +444,16 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("SYNC_MAIN_URL", "sync.main_url"),
     ("SYNC_CONNECTOR", "sync.connector"),
     ("SYNC_TOKEN", "sync.token"),
+    ("MAIL_HOST", "mail.host"),
+    ("MAIL_PORT", "mail.port"),
+    ("MAIL_SECURITY", "mail.security"),
+    ("MAIL_FROM", "mail.from"),
+    ("MAIL_REPLY_TO", "mail.reply_to"),
 ];
+
+/// Environment variables taken as they are typed, not parsed as TOML values as figment
+/// parses those of [`ENV_KEYS`] (a password `0123` would be read as the number 123).
+const RAW_ENV_KEYS: &[(&str, &str)] = &[("MAIL_USERNAME", "mail.username"), ("MAIL_PASSWORD", "mail.password")];
 
 /// A configuration, and why the config file is not the one in force when it is not.
 #[derive(Debug)]
@@ -480,6 +547,7 @@ impl Config {
             Some(source) => source.parse()?,
             None => Config::default(),
         };
+        let raw_env = env.clone();
         let env = env
             .filter(|k| ENV_KEYS.iter().any(|(e, _)| k.as_str().eq_ignore_ascii_case(e)))
             .map(|k| {
@@ -492,12 +560,22 @@ impl Config {
             })
             .lowercase(false)
             .split("__");
-        let from_env: Vec<String> = env.iter().map(|(k, _)| k.as_str().to_owned()).collect();
-        let config: Config = Figment::from(Serialized::defaults(base))
+        let mut from_env: Vec<String> = env.iter().map(|(k, _)| k.as_str().to_owned()).collect();
+        let mut config: Config = Figment::from(Serialized::defaults(base))
             .merge(env)
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| Error::Config(describe(e)))?;
+        for (name, value) in raw_env.iter() {
+            let Some((_, key)) = RAW_ENV_KEYS.iter().find(|(e, _)| name.as_str().eq_ignore_ascii_case(e)) else {
+                continue;
+            };
+            match *key {
+                "mail.username" => config.mail.username = Some(value),
+                _ => config.mail.password = Some(value),
+            }
+            from_env.push((*key).to_owned());
+        }
         let problems = config.problems();
         if !problems.is_empty() {
             // Each problem with where it comes from, in the file's order.
@@ -510,6 +588,7 @@ impl Config {
                         (0, format!("{} (from the command line)", p.message))
                     } else if let Some((var, _)) = ENV_KEYS
                         .iter()
+                        .chain(RAW_ENV_KEYS)
                         .find(|(_, key)| *key == p.key && from_env.iter().any(|k| k == key))
                     {
                         (0, format!("{} (from COPI_{var})", p.message))
@@ -601,6 +680,7 @@ impl Config {
                 );
             }
         }
+        check_mail(&self.mail, &mut p);
         if self.limits.json_body < 1024 || self.limits.json_body > 64 << 20 {
             p.add(
                 "limits.json_body",
@@ -794,6 +874,92 @@ fn check_uplink_wifi(up: &UplinkWifi, p: &mut Problems) {
             );
         }
     }
+}
+
+fn check_mail(mail: &MailConfig, p: &mut Problems) {
+    let Some(host) = &mail.host else {
+        let set = [&mail.username, &mail.password, &mail.from, &mail.reply_to]
+            .iter()
+            .any(|v| v.is_some())
+            || mail.port.is_some();
+        if set {
+            p.add(
+                "mail.host",
+                "mail.host is required: the SMTP server that sends the hub's e-mail (leave [mail] out to send none)",
+            );
+        }
+        return;
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && (host.parse::<std::net::IpAddr>().is_ok()
+            || host
+                .split('.')
+                .all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')));
+    if !host_ok {
+        p.add(
+            "mail.host",
+            format!("mail.host \"{host}\" is not a host name or an IP address (e.g. smtp.example.org)"),
+        );
+    } else if mail.security == MailSecurity::None && !is_loopback(host) {
+        p.add(
+            "mail.security",
+            format!(
+                "mail.security = \"none\" would send passwords and messages in clear to {host}: it is allowed only for \
+                 a server on this machine (localhost, 127.0.0.1, ::1); use starttls or tls"
+            ),
+        );
+    }
+    if mail.port == Some(0) {
+        p.add("mail.port", "mail.port must be between 1 and 65535");
+    }
+    match (&mail.username, &mail.password) {
+        (Some(u), Some(_)) if u.is_empty() || u.chars().any(char::is_control) => {
+            p.add("mail.username", "mail.username must be one line, not empty")
+        }
+        (Some(_), None) => p.add(
+            "mail.username",
+            "mail.username is set without mail.password (or COPI_MAIL_PASSWORD)",
+        ),
+        (None, Some(_)) => p.add("mail.password", "mail.password is set without mail.username"),
+        _ => {}
+    }
+    if mail
+        .password
+        .as_ref()
+        .is_some_and(|pw| pw.chars().any(|c| c == '\r' || c == '\n'))
+    {
+        // Said without the value: it is a secret.
+        p.add("mail.password", "mail.password must be on one line");
+    }
+    match &mail.from {
+        None => p.add(
+            "mail.from",
+            "mail.from is required: the address the hub's e-mails are sent from (e.g. copi@example.org)",
+        ),
+        Some(from) => {
+            if crate::accounts::check_email(from).is_err() {
+                p.add(
+                    "mail.from",
+                    format!("mail.from \"{from}\" is not an e-mail address (like copi@example.org, ASCII only)"),
+                );
+            }
+        }
+    }
+    if let Some(reply_to) = &mail.reply_to {
+        if crate::accounts::check_email(reply_to).is_err() {
+            p.add(
+                "mail.reply_to",
+                format!("mail.reply_to \"{reply_to}\" is not an e-mail address (like contact@example.org, ASCII only)"),
+            );
+        }
+    }
+}
+
+/// A host that is this machine: `localhost` or a loopback address.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn join_problems(mut messages: Vec<String>) -> String {
@@ -1363,6 +1529,106 @@ mod tests {
         for m in Module::ALL {
             assert_eq!(load(&format!("modules = [\"{m}\"]")).unwrap().modules, vec![m]);
         }
+    }
+
+    #[test]
+    fn mail_is_checked() {
+        // No [mail]: nothing is sent, nothing is required.
+        assert_eq!(load("").unwrap().mail, MailConfig::default());
+        let c = load(
+            "[mail]\nhost = \"smtp.example.org\"\nusername = \"copi\"\npassword = \"s3cret-pass\"\n\
+             from = \"copi@example.org\"\nreply_to = \"contact@example.org\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.mail.security, MailSecurity::Starttls);
+        assert_eq!(c.mail.port(), 587);
+        assert_eq!(c.mail.reply_to.as_deref(), Some("contact@example.org"));
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("s3cret-pass") && debug.contains("(hidden)"), "{debug}");
+        let c = load("[mail]\nhost = \"smtp.example.org\"\nsecurity = \"tls\"\nfrom = \"a@example.org\"").unwrap();
+        assert_eq!((c.mail.security, c.mail.port()), (MailSecurity::Tls, 465));
+        for host in ["localhost", "127.0.0.1", "::1"] {
+            let c = load(&format!(
+                "[mail]\nhost = \"{host}\"\nport = 2525\nsecurity = \"none\"\nfrom = \"a@example.org\""
+            ))
+            .unwrap_or_else(|e| panic!("{host}: {e}"));
+            assert_eq!(c.mail.port(), 2525);
+        }
+
+        for (toml, expected) in [
+            (
+                "[mail]\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\nsmtp = 1",
+                "line 4: mail.smtp: unknown key",
+            ),
+            (
+                "[mail]\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\nsecurity = \"ssl\"",
+                "line 4: mail.security: unknown value `ssl`",
+            ),
+            (
+                "[mail]\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\nport = 70000",
+                "line 4: mail.port: invalid value",
+            ),
+            (
+                "[mail]\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\nport = 0",
+                "line 4: mail.port must be between 1 and 65535",
+            ),
+            (
+                "[mail]\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\nsecurity = \"none\"",
+                "line 4: mail.security = \"none\" would send passwords and messages in clear to smtp.example.org",
+            ),
+            (
+                "[mail]\nhost = \"10.0.0.2\"\nfrom = \"a@example.org\"\nsecurity = \"none\"",
+                "allowed only for a server on this machine",
+            ),
+            ("[mail]\nfrom = \"a@example.org\"", "line 1: mail.host is required"),
+            (
+                "[mail]\nhost = \"smtp example.org\"\nfrom = \"a@example.org\"",
+                "line 2: mail.host \"smtp example.org\" is not a host name",
+            ),
+            ("[mail]\nhost = \"smtp.example.org\"", "line 1: mail.from is required"),
+            (
+                "[mail]\nhost = \"smtp.example.org\"\nfrom = \"Copi <a@example.org>\"",
+                "line 3: mail.from \"Copi <a@example.org>\" is not an e-mail address",
+            ),
+            (
+                "[mail]\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\nreply_to = \"nobody\"",
+                "line 4: mail.reply_to \"nobody\" is not an e-mail address",
+            ),
+            (
+                "[mail]\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\nusername = \"copi\"",
+                "line 4: mail.username is set without mail.password",
+            ),
+            (
+                "[mail]\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\npassword = \"hunter2-secret\"",
+                "line 4: mail.password is set without mail.username",
+            ),
+        ] {
+            let err = load(toml).unwrap_err().to_string();
+            assert!(err.contains(expected), "{toml:?}: {expected:?} not in {err:?}");
+            assert!(!err.contains("hunter2-secret"), "a password in an error: {err}");
+        }
+
+        // The environment: the password as typed (not as a number), the rest as in the file.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("copi.toml");
+        std::fs::write(
+            &file,
+            "[mail]\nhost = \"smtp.example.org\"\nusername = \"copi\"\nfrom = \"a@example.org\"\n",
+        )
+        .unwrap();
+        let env = env_of(&[("MAIL_PASSWORD", "0123"), ("MAIL_PORT", "2587")]);
+        let c = Config::load_from(Some(&file), &Overrides::default(), env).unwrap();
+        assert_eq!((c.mail.password.as_deref(), c.mail.port()), (Some("0123"), 2587));
+        let env = env_of(&[("MAIL_SECURITY", "none")]);
+        let err = Config::load_from(Some(&file), &Overrides::default(), env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(from COPI_MAIL_SECURITY)"), "{err}");
+        let env = env_of(&[("MAIL_USERNAME", "")]);
+        let err = Config::load_from(Some(&file), &Overrides::default(), env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mail.username is set without mail.password"), "{err}");
     }
 
     #[test]

@@ -28,8 +28,8 @@ impl PowerOff {
 }
 
 /// Opens the Pi's LED and button and handles presses on a thread of their own; does
-/// nothing off the Pi.
-pub fn start(shutdown: rocket::Shutdown, power_off: PowerOff) {
+/// nothing off the Pi. A short press wakes the sync loop, as the admin's "sync now" does.
+pub fn start(shutdown: rocket::Shutdown, power_off: PowerOff, sync: crate::syncer::SyncControl) {
     let board = match RppalBoard::open(&PiConfig::default()) {
         Ok(b) => b,
         Err(e) => {
@@ -48,7 +48,10 @@ pub fn start(shutdown: rocket::Shutdown, power_off: PowerOff) {
     let spawned = std::thread::Builder::new().name("copi-button".into()).spawn(move || {
         for press in panel.presses().iter() {
             match press {
-                ButtonPress::Short => tracing::info!("button: sync requested (sync arrives with issue 6)"),
+                ButtonPress::Short => match sync.request_round() {
+                    Ok(()) => tracing::info!("button: sync round requested"),
+                    Err(why) => tracing::warn!("button: no sync round: {why}"),
+                },
                 ButtonPress::Long => {
                     tracing::warn!("button: long press, shutting down");
                     power_off.0.store(true, Ordering::SeqCst);

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod files;
 pub mod hardware;
+pub mod mail;
 pub mod model;
 pub mod search;
 pub mod setup;

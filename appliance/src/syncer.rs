@@ -3,21 +3,31 @@
 //! `copi serve` run, which backs off after failures (doubling from 5 s, never sooner than
 //! the main's `Retry-After`). The round itself is `copi_sync::run_round`; the store is the
 //! replica (`store/sync.rs`).
+//!
+//! The loop waits on a [`SyncControl`] rather than sleeping, so the admin ("sync now" on
+//! the admin page or `POST /api/v1/admin/sync/now`) and the box's button can wake it for a
+//! round at once. One thread runs the rounds, so a wake never starts a second round beside
+//! the one running: a wake during a round is kept, and one more round follows it. The
+//! control also holds the running round's progress (in memory only), for the status and
+//! the admin page.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use copi_sync::{
-    Backoff, Connector, ConnectorError, Hello, PullRequest, PullResponse, PushRequest, PushResponse, RoundConfig,
-    RoundReport, Traffic, Welcome,
+    Backoff, Connector, ConnectorError, Hello, Observer, PullRequest, PullResponse, PushRequest, PushResponse,
+    RoundConfig, RoundError, RoundProgress, RoundReport, Traffic, Welcome,
 };
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::Store;
+
+mod communecter;
 
 /// Seconds between rounds when the config names none.
 pub const DEFAULT_INTERVAL: u64 = 300;
@@ -154,31 +164,191 @@ impl Connector for HttpConnector {
     }
 }
 
-/// The connector the config asks for.
-pub fn connector(config: &Config) -> Result<HttpConnector> {
+/// The connector a round uses: another CoPi (`copi`) or a Communecter instance.
+pub enum MainConnector<'s> {
+    Copi(HttpConnector),
+    Communecter(communecter::Connector<'s>),
+}
+
+impl Connector for MainConnector<'_> {
+    fn hello(&self, req: &Hello) -> std::result::Result<Welcome, ConnectorError> {
+        match self {
+            MainConnector::Copi(c) => c.hello(req),
+            MainConnector::Communecter(c) => c.hello(req),
+        }
+    }
+
+    fn push(&self, req: &PushRequest) -> std::result::Result<PushResponse, ConnectorError> {
+        match self {
+            MainConnector::Copi(c) => c.push(req),
+            MainConnector::Communecter(c) => c.push(req),
+        }
+    }
+
+    fn pull(&self, req: &PullRequest) -> std::result::Result<PullResponse, ConnectorError> {
+        match self {
+            MainConnector::Copi(c) => c.pull(req),
+            MainConnector::Communecter(c) => c.pull(req),
+        }
+    }
+
+    fn traffic(&self) -> Traffic {
+        match self {
+            MainConnector::Copi(c) => c.traffic(),
+            MainConnector::Communecter(c) => c.traffic(),
+        }
+    }
+}
+
+/// The connector the config asks for (one per round: the `communecter` one keeps its
+/// listing state in `store`).
+pub fn connector<'s>(config: &Config, store: &'s Store) -> Result<MainConnector<'s>> {
     let sync = &config.sync;
     let url = sync
         .main_url
         .as_deref()
         .ok_or_else(|| Error::Config("sync is not configured: set [sync] main_url (or COPI_SYNC_MAIN_URL)".into()))?;
-    match sync.connector.as_deref().unwrap_or("copi") {
-        "copi" => {}
-        other => {
-            return Err(Error::Config(format!(
-                "sync.connector \"{other}\" is not available yet; use \"copi\""
-            )))
-        }
-    }
     let token = sync
         .token
         .as_deref()
         .ok_or_else(|| Error::Config("sync.token (or COPI_SYNC_TOKEN) is required to sync".into()))?;
-    Ok(HttpConnector::new(url, token))
+    match sync.connector.as_deref().unwrap_or("copi") {
+        "copi" => Ok(MainConnector::Copi(HttpConnector::new(url, token))),
+        "communecter" => Ok(MainConnector::Communecter(communecter::connector(url, token, store)?)),
+        other => Err(Error::Config(format!(
+            "sync.connector \"{other}\" is unknown; use \"copi\" or \"communecter\""
+        ))),
+    }
+}
+
+/// The round running now, as far as it has gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CurrentRound {
+    /// Epoch seconds, informational (the Pi has no real-time clock).
+    pub started_at: i64,
+    #[serde(flatten)]
+    pub progress: RoundProgress,
+}
+
+/// Whether the periodic loop runs.
+#[derive(Debug, Clone, Default)]
+enum LoopState {
+    /// Not started (yet): a wake is kept for when it starts.
+    #[default]
+    NotStarted,
+    Running,
+    /// It cannot run, and why (no main configured, a config error).
+    Unavailable(String),
+}
+
+#[derive(Debug, Default)]
+struct ControlState {
+    state: LoopState,
+    /// A round was asked for and has not started yet.
+    wake: bool,
+    round: Option<CurrentRound>,
+}
+
+/// The periodic loop's controls, shared by the loop, the API, the admin page and the
+/// button: wakes the loop for a round now, and holds the progress of the round running.
+#[derive(Debug, Clone, Default)]
+pub struct SyncControl(Arc<Shared>);
+
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<ControlState>,
+    woken: Condvar,
+}
+
+impl SyncControl {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ControlState> {
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks the loop for a round now. A round already running is not doubled: one more
+    /// follows it. Refused (with the reason) when the loop cannot run.
+    pub fn request_round(&self) -> std::result::Result<(), String> {
+        let mut state = self.lock();
+        if let LoopState::Unavailable(why) = &state.state {
+            return Err(why.clone());
+        }
+        state.wake = true;
+        self.0.woken.notify_all();
+        Ok(())
+    }
+
+    /// Whether a round was asked for and has not started yet.
+    pub fn round_requested(&self) -> bool {
+        self.lock().wake
+    }
+
+    /// The round running now, if any.
+    pub fn current(&self) -> Option<CurrentRound> {
+        self.lock().round
+    }
+
+    fn set_state(&self, state: LoopState) {
+        self.lock().state = state;
+    }
+
+    /// Waits `timeout`, or less if a round is asked for.
+    fn wait(&self, timeout: Duration) {
+        let state = self.lock();
+        let waited = self.0.woken.wait_timeout_while(state, timeout, |s| !s.wake);
+        drop(waited.unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// A round starts: it answers the requests made so far.
+    fn begin_round(&self) {
+        let mut state = self.lock();
+        state.wake = false;
+        state.round = Some(CurrentRound {
+            started_at: crate::model::now_seconds(),
+            progress: RoundProgress::default(),
+        });
+    }
+
+    fn end_round(&self) {
+        self.lock().round = None;
+    }
+}
+
+/// "Sync now" (the admin page, the API): a round at once, or `Conflict` saying why not.
+pub fn request_round_now(config: &Config, control: &SyncControl) -> Result<()> {
+    if config.sync.main_url.is_none() {
+        return Err(Error::Conflict(
+            "no main instance is configured: set [sync] main_url (or COPI_SYNC_MAIN_URL) first".into(),
+        ));
+    }
+    control
+        .request_round()
+        .map_err(|why| Error::Conflict(format!("sync cannot run: {why}")))?;
+    tracing::info!("sync round requested by the admin");
+    Ok(())
+}
+
+impl Observer for SyncControl {
+    fn progress(&self, progress: &RoundProgress) {
+        if let Some(round) = self.lock().round.as_mut() {
+            round.progress = *progress;
+        }
+    }
 }
 
 /// Runs one round and records how it went in the store (for `/api/v1/status`).
 pub fn run_once(store: &Store, config: &Config, batch: usize) -> Result<RoundReport> {
-    attempt(store, config, batch).map_err(|(e, _)| e)
+    attempt(store, config, batch, &copi_sync::NoObserver).map_err(|(e, _)| e)
+}
+
+/// What the admin reads of a failed round: a refused token says what to do.
+fn describe(e: &RoundError) -> String {
+    match e {
+        RoundError::Connector(ConnectorError::Refused { status: 401, .. }) => format!(
+            "{e} — the main instance refused this hub's token (unknown or revoked): ask its admin for a hub token \
+             and set [sync] token (or COPI_SYNC_TOKEN)"
+        ),
+        _ => e.to_string(),
+    }
 }
 
 /// One round; a failure comes with the wait the main asked for, if any.
@@ -186,19 +356,20 @@ fn attempt(
     store: &Store,
     config: &Config,
     batch: usize,
+    observer: &dyn Observer,
 ) -> std::result::Result<RoundReport, (Error, Option<Duration>)> {
-    let connector = connector(config).map_err(|e| (e, None))?;
+    let connector = connector(config, store).map_err(|e| (e, None))?;
     let round = RoundConfig {
         batch,
         scopes: config.hub.territories.iter().map(|s| s.to_string()).collect(),
     };
-    match copi_sync::run_round(store, &connector, &round) {
+    match copi_sync::run_round_observed(store, &connector, &round, observer) {
         Ok(report) => {
             store.record_sync_round(Ok(&report)).map_err(|e| (e, None))?;
             Ok(report)
         }
         Err(e) => {
-            let message = e.to_string();
+            let message = describe(&e);
             if let Err(record) = store.record_sync_round(Err(&message)) {
                 tracing::warn!(error = %record, "sync status not recorded");
             }
@@ -209,10 +380,19 @@ fn attempt(
 
 /// Runs rounds forever: every `interval` after a success, backing off after failures.
 pub fn run_forever(store: &Store, config: &Config, batch: usize) -> ! {
+    run_loop(store, config, batch, &SyncControl::default())
+}
+
+/// [`run_forever`], woken early by `control`, to which it reports the round's progress.
+pub fn run_loop(store: &Store, config: &Config, batch: usize, control: &SyncControl) -> ! {
     let interval = Duration::from_secs(config.sync.interval.unwrap_or(DEFAULT_INTERVAL).max(1));
     let mut backoff = Backoff::new(Duration::from_secs(5), interval.max(Duration::from_secs(60)));
+    control.set_state(LoopState::Running);
     loop {
-        let wait = match attempt(store, config, batch) {
+        control.begin_round();
+        let result = attempt(store, config, batch, control);
+        control.end_round();
+        let wait = match result {
             Ok(report) => {
                 backoff.success();
                 tracing::info!(
@@ -230,25 +410,32 @@ pub fn run_forever(store: &Store, config: &Config, batch: usize) -> ! {
                 wait
             }
         };
-        std::thread::sleep(wait);
+        control.wait(wait);
     }
 }
 
-/// Starts the periodic rounds of `copi serve` when `[sync]` names a main instance.
-pub fn spawn(store: Arc<Store>, config: &Config) {
+/// Starts the periodic rounds of `copi serve` when `[sync]` names a main instance; `control`
+/// wakes them and shows their progress.
+pub fn spawn(store: Arc<Store>, config: &Config, control: SyncControl) {
     if config.sync.main_url.is_none() {
+        control.set_state(LoopState::Unavailable(
+            "no main instance is configured: set [sync] main_url (or COPI_SYNC_MAIN_URL)".into(),
+        ));
         return;
     }
-    if let Err(e) = connector(config) {
+    if let Err(e) = connector(config, &store) {
         tracing::error!(error = %e, "sync not started");
+        control.set_state(LoopState::Unavailable(e.to_string()));
         return;
     }
     let config = config.clone();
+    let looping = control.clone();
     let started = std::thread::Builder::new()
         .name("sync".into())
-        .spawn(move || run_forever(&store, &config, copi_sync::protocol::DEFAULT_BATCH));
+        .spawn(move || run_loop(&store, &config, copi_sync::protocol::DEFAULT_BATCH, &looping));
     if let Err(e) = started {
         tracing::error!(error = %e, "sync not started");
+        control.set_state(LoopState::Unavailable(format!("the sync thread did not start: {e}")));
     }
 }
 
@@ -260,6 +447,43 @@ mod tests {
     fn query_values_are_encoded() {
         assert_eq!(encode("city:26108"), "city:26108");
         assert_eq!(encode("a b&c=d"), "a%20b%26c%3Dd");
+    }
+
+    #[test]
+    fn a_request_wakes_the_waiting_loop_and_a_round_answers_the_requests_before_it() {
+        let control = SyncControl::default();
+        assert_eq!(control.current(), None);
+        // A request made while waiting ends the wait long before its hour.
+        let waiter = control.clone();
+        let waiting = std::thread::spawn(move || waiter.wait(Duration::from_secs(3600)));
+        control.request_round().unwrap();
+        waiting.join().unwrap();
+        assert!(control.round_requested());
+        // A round starts: it answers that request, and shows its progress while it runs.
+        control.begin_round();
+        assert!(!control.round_requested());
+        let progress = RoundProgress {
+            phase: copi_sync::Phase::Pulling,
+            pulled_batches: 2,
+            pulled_changes: 700,
+            ..RoundProgress::default()
+        };
+        control.progress(&progress);
+        assert_eq!(control.current().map(|r| r.progress), Some(progress));
+        // A request during the round is kept for one more round after it, not run beside it.
+        control.request_round().unwrap();
+        assert!(control.current().is_some() && control.round_requested());
+        control.end_round();
+        assert_eq!(control.current(), None);
+        control.wait(Duration::from_secs(3600)); // returns at once: a round is owed
+                                                 // Progress outside a round is not shown.
+        control.progress(&progress);
+        assert_eq!(control.current(), None);
+        // A loop that cannot run refuses, with the reason.
+        control.set_state(LoopState::Unavailable("no main".into()));
+        assert_eq!(control.request_round(), Err("no main".into()));
+        let config = Config::default();
+        assert!(matches!(request_round_now(&config, &control), Err(Error::Conflict(_))));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! [`Replica`] (the store: outbox, inbox, checkpoints) and a [`Connector`] (HTTP, in the
 //! appliance), [`gzip`] the body encoding.
 
+pub mod communecter;
 pub mod gzip;
 pub mod protocol;
 mod round;
@@ -15,7 +16,8 @@ pub use protocol::{
     WireChange,
 };
 pub use round::{
-    run_round, Backoff, Connector, ConnectorError, Replica, RoundConfig, RoundError, RoundReport, Traffic,
+    run_round, run_round_observed, Backoff, Connector, ConnectorError, NoObserver, Observer, Phase, Replica,
+    RoundConfig, RoundError, RoundProgress, RoundReport, Traffic,
 };
 
 use serde::{Deserialize, Serialize};

@@ -13,6 +13,13 @@
 //!
 //! Every change carries the entity's whole current state (or nothing, for a deletion), so
 //! applying a change twice, or an older batch after a newer one, changes nothing new.
+//!
+//! Entities: elements (CoPi's element JSON), and what hangs off them in Communecter's
+//! shape with `_id` as `{"$id"}` — posts (`news`), comments, attachments (`documents`
+//! records, without local file paths), proposals (with `voteCount {up, down, white}`
+//! instead of the voters' `votes` lists) and actions. A replica that knows only elements
+//! skips the others (this slice of v1 did), so the wire format and the version are
+//! unchanged. A receiver applies a batch's elements first, then posts, then comments.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

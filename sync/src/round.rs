@@ -31,6 +31,9 @@ pub enum ConnectorError {
     /// The answer could not be understood.
     #[error("bad answer from the main instance: {0}")]
     Protocol(String),
+    /// The connector's own state on this replica failed (a connector that keeps some).
+    #[error("local sync state: {0}")]
+    Local(String),
 }
 
 impl ConnectorError {
@@ -119,6 +122,50 @@ impl RoundError {
     }
 }
 
+/// Where a round is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Saying hello, before the first batch.
+    #[default]
+    Starting,
+    Pushing,
+    Pulling,
+}
+
+/// How far the round running now has gone: what moved so far, counted as in the
+/// [`RoundReport`] it ends with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundProgress {
+    pub phase: Phase,
+    pub pushed_batches: usize,
+    pub pushed_changes: usize,
+    pub pulled_batches: usize,
+    pub pulled_changes: usize,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// Told of a round's progress as it goes (when a phase starts and after each batch), for
+/// the admin to see. Called on the round's thread; must not block for long.
+pub trait Observer {
+    fn progress(&self, progress: &RoundProgress);
+}
+
+/// An observer that looks at nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn progress(&self, _: &RoundProgress) {}
+}
+
+impl<F: Fn(&RoundProgress)> Observer for F {
+    fn progress(&self, progress: &RoundProgress) {
+        self(progress)
+    }
+}
+
 fn local<E: std::error::Error + Send + Sync + 'static>(e: E) -> RoundError {
     RoundError::Replica(Box::new(e))
 }
@@ -131,6 +178,29 @@ pub fn run_round<R: Replica, C: Connector>(
     connector: &C,
     config: &RoundConfig,
 ) -> Result<RoundReport, RoundError> {
+    run_round_observed(replica, connector, config, &NoObserver)
+}
+
+/// [`run_round`], telling `observer` how far it has gone.
+pub fn run_round_observed<R: Replica, C: Connector, O: Observer + ?Sized>(
+    replica: &R,
+    connector: &C,
+    config: &RoundConfig,
+    observer: &O,
+) -> Result<RoundReport, RoundError> {
+    let tell = |report: &RoundReport, phase: Phase| {
+        let traffic = connector.traffic();
+        let progress = RoundProgress {
+            phase,
+            pushed_batches: report.pushed_batches,
+            pushed_changes: report.pushed_changes,
+            pulled_batches: report.pulled_batches,
+            pulled_changes: report.pulled_changes,
+            bytes_sent: traffic.sent,
+            bytes_received: traffic.received,
+        };
+        observer.progress(&progress);
+    };
     let hub = replica.instance_id();
     let limit = config.batch.clamp(1, crate::protocol::MAX_BATCH);
     let hello = Hello {
@@ -150,6 +220,7 @@ pub fn run_round<R: Replica, C: Connector>(
     let checkpoint = replica.checkpoint(&welcome.main).map_err(local)?;
 
     // Push: from what the main says it has applied (it may have lost some: a restore).
+    tell(&report, Phase::Pushing);
     let mut after = welcome.pushed_to;
     let mut gaps = 0;
     loop {
@@ -179,6 +250,7 @@ pub fn run_round<R: Replica, C: Connector>(
                 report.conflicts += resp.conflicts;
                 after = resp.applied_to;
                 replica.set_pushed(&welcome.main, after).map_err(local)?;
+                tell(&report, Phase::Pushing);
             }
             Err(ConnectorError::Gap) if gaps < 3 => {
                 gaps += 1;
@@ -191,6 +263,7 @@ pub fn run_round<R: Replica, C: Connector>(
     report.pushed_to = after;
 
     // Pull.
+    tell(&report, Phase::Pulling);
     let mut since = checkpoint.pulled;
     loop {
         let resp = connector.pull(&PullRequest {
@@ -213,6 +286,7 @@ pub fn run_round<R: Replica, C: Connector>(
             report.pulled_changes += resp.changes.len();
             report.applied += applied.applied;
             report.conflicts += applied.conflicts;
+            tell(&report, Phase::Pulling);
         }
         since = resp.next_since;
         if resp.done {

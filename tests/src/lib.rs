@@ -3,6 +3,7 @@
 //! output is printed with the data dir's listing.
 
 pub mod browser;
+pub mod communecter_main;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 //! | `GET /api/v1/elements/{id}` | person | the element, private ones to their members |
 //! | `PATCH`, `DELETE /api/v1/elements/{id}` | element admin | edits, deletes |
 //! | `POST /api/v1/elements/{id}/invitations` `{roles?, isAdmin?, uses?, days?, email?}` | element admin | 201 `{code, url: "/join/<code>", …}` |
-//! | `GET /api/v1/elements/{id}/invitations`, `DELETE …/invitations/{code}` | element admin | lists, withdraws |
+//! | `GET /api/v1/elements/{id}/invitations`, `DELETE …/invitations/{code}` | element admin | lists (with `emailStatus`: `queued`, `sent`, `failed`, `emailError` and `emailSent`), withdraws |
 //! | `GET /api/v1/join/{code}` | whoever holds the code | `{element, roles, isAdmin, expires, usable}` |
 //! | `POST /api/v1/join/{code}` | person | joins with the invitation's roles |
 //! | `POST /api/v1/elements/{id}/join` | person | asks to join (`toBeValidated`) |
@@ -385,6 +385,9 @@ fn membership_json(element: &ElementId, person: &ElementId, m: &Membership) -> V
 }
 
 fn invitation_json(i: &crate::store::Invitation) -> Value {
+    // The e-mail's state (`mail.rs`): null without an address, else queued, sent or failed
+    // with the reason.
+    let (email_status, email_error) = crate::mail::email_status(i, model::now_seconds()).unzip();
     json!({
         "code": i.code,
         "url": format!("/join/{}", i.code),
@@ -397,6 +400,9 @@ fn invitation_json(i: &crate::store::Invitation) -> Value {
         "maxUses": i.max_uses,
         "uses": i.uses,
         "email": i.email,
+        "emailStatus": email_status,
+        "emailError": email_error.flatten(),
+        "emailSent": i.emailed,
     })
 }
 

@@ -48,6 +48,8 @@ pub struct Hub {
     pub config_file: Option<std::path::PathBuf>,
     /// The modules on now (the config file's, or the admin's later choice).
     pub modules: modules::ModuleSwitch,
+    /// Wakes the sync loop ("sync now") and holds the running round's progress.
+    pub sync: crate::syncer::SyncControl,
 }
 
 impl Hub {
@@ -78,6 +80,7 @@ impl Hub {
             config_error: None,
             config_file: None,
             modules,
+            sync: crate::syncer::SyncControl::default(),
         })
     }
 }

@@ -61,6 +61,8 @@ async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
             "main_url": sync.main_url,
             "connector": sync.connector,
             "state": sync_state,
+            // The round running now (phase, batches and changes so far, bytes, start), or null.
+            "round": hub.sync.current(),
         },
     })))
 }
@@ -92,22 +94,38 @@ async fn conflicts(hub: &State<Hub>, admin: Result<super::Admin, crate::error::E
     let list = blocking(move || store.sync_conflicts(200)).await?;
     let items: Vec<Value> = list
         .into_iter()
-        .map(|c| json!({"id": c.id, "element": c.entity_id, "peer": c.peer, "kept": c.kept, "losing": c.losing_doc, "at": c.at}))
+        .map(|c| json!({"id": c.id, "entity": c.entity, "element": c.entity_id, "peer": c.peer, "kept": c.kept, "losing": c.losing_doc, "at": c.at}))
         .collect();
     Ok(Json(json!({"items": items, "next": null})))
 }
 
-/// `POST /api/v1/admin/sync/conflicts/{id}/pick`: the losing version becomes the element's.
+/// `POST /api/v1/admin/sync/conflicts/{id}/pick`: the losing version becomes the element's
+/// (or the post's, comment's…): its document now.
 #[rocket::post("/api/v1/admin/sync/conflicts/<id>/pick")]
 async fn pick(hub: &State<Hub>, admin: Result<super::Admin, crate::error::Error>, id: i64) -> ApiResult<Json<Value>> {
     admin?;
     let store = hub.store.clone();
-    let element = blocking(move || store.pick_sync_loser(id)).await?;
-    Ok(Json(element.to_json()))
+    let (_, doc) = blocking(move || store.pick_sync_loser_entity(id)).await?;
+    Ok(Json(doc))
+}
+
+/// `POST /api/v1/admin/sync/now`: wakes the sync loop for a round at once (202), or 409 when
+/// no main instance is configured. A round already running is not doubled: one follows it.
+#[rocket::post("/api/v1/admin/sync/now")]
+async fn sync_now(
+    hub: &State<Hub>,
+    admin: Result<super::Admin, crate::error::Error>,
+) -> ApiResult<(rocket::http::Status, Json<Value>)> {
+    admin?;
+    crate::syncer::request_round_now(&hub.config, &hub.sync)?;
+    Ok((
+        rocket::http::Status::Accepted,
+        Json(json!({"requested": true, "running": hub.sync.current().is_some()})),
+    ))
 }
 
 pub fn admin_stage() -> AdHoc {
     AdHoc::on_ignite("admin system", |rocket| async {
-        rocket.mount("/", rocket::routes![system, conflicts, pick])
+        rocket.mount("/", rocket::routes![system, conflicts, pick, sync_now])
     })
 }

@@ -233,7 +233,9 @@ fn serve(config: Config, file: Option<&Path>, config_error: Option<String>, demo
     hub.config_error = config_error;
     hub.config_file = file.map(Path::to_owned);
     let store_for_watchdog = hub.store.clone();
-    crate::syncer::spawn(hub.store.clone(), &hub.config);
+    crate::syncer::spawn(hub.store.clone(), &hub.config, hub.sync.clone());
+    crate::mail::spawn(hub.store.clone(), &hub.config);
+    let sync_on_button = hub.sync.clone();
     let power_off = crate::hardware::PowerOff::default();
     let power_off_on_button = power_off.clone();
     let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
@@ -257,7 +259,7 @@ fn serve(config: Config, file: Option<&Path>, config_error: Option<String>, demo
                 move |rocket| {
                     Box::pin(async move {
                         crate::watchdog::start(store_for_watchdog);
-                        crate::hardware::start(rocket.shutdown(), power_off_on_button);
+                        crate::hardware::start(rocket.shutdown(), power_off_on_button, sync_on_button);
                     })
                 },
             ))

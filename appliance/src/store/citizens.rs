@@ -213,6 +213,10 @@ pub struct Invitation {
     pub max_uses: u32,
     pub uses: u32,
     pub email: Option<String>,
+    /// When the SMTP server accepted the invitation's e-mail (epoch seconds, the Pi's clock).
+    pub emailed: Option<i64>,
+    /// Why a server refused the e-mail for good (it is not tried again).
+    pub email_error: Option<String>,
 }
 
 /// A journal post to write.
@@ -625,11 +629,14 @@ fn read_invitations(c: &Connection, sql: &str, arg: &str) -> Result<Vec<Invitati
             r.get::<_, u32>(7)?,
             r.get::<_, u32>(8)?,
             r.get::<_, Option<String>>(9)?,
+            r.get::<_, Option<i64>>(10)?,
+            r.get::<_, Option<String>>(11)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (code, element, roles, is_admin, created_by, created, expires, max_uses, uses, email) = row?;
+        let (code, element, roles, is_admin, created_by, created, expires, max_uses, uses, email, emailed, email_error) =
+            row?;
         out.push(Invitation {
             code,
             element: parse_id(&element)?,
@@ -641,6 +648,8 @@ fn read_invitations(c: &Connection, sql: &str, arg: &str) -> Result<Vec<Invitati
             max_uses,
             uses,
             email,
+            emailed,
+            email_error,
         });
     }
     Ok(out)
@@ -936,6 +945,8 @@ impl Store {
             max_uses: new.max_uses,
             uses: 0,
             email: new.email.clone(),
+            emailed: None,
+            email_error: None,
         })
     }
 
@@ -944,7 +955,8 @@ impl Store {
         self.read(|c| {
             read_invitations(
                 c,
-                "SELECT code, element_id, roles, is_admin, created_by, created, expires, max_uses, uses, email
+                "SELECT code, element_id, roles, is_admin, created_by, created, expires, max_uses, uses, email,
+                        emailed, email_error
                  FROM invitations WHERE element_id = ?1 ORDER BY created DESC, code",
                 element.as_str(),
             )
@@ -956,7 +968,8 @@ impl Store {
         self.read(|c| {
             Ok(read_invitations(
                 c,
-                "SELECT code, element_id, roles, is_admin, created_by, created, expires, max_uses, uses, email
+                "SELECT code, element_id, roles, is_admin, created_by, created, expires, max_uses, uses, email,
+                        emailed, email_error
                  FROM invitations WHERE code = ?1",
                 code,
             )?

@@ -275,10 +275,12 @@ fn element_visible_sql() -> String {
     super::citizens::element_visible_sql("e")
 }
 
+/// The counts come from the votes cast here, or from `voteCount` for a proposal made on
+/// another replica (its votes are cast and counted there: see `store/sync_records.rs`).
 const PROPOSAL_COLUMNS: &str = "p.id, p.element_id, p.author, p.visibility, p.deadline, p.closed_at, p.doc,
-    (SELECT count(*) FROM votes v WHERE v.proposal_id = p.id AND v.value = 'for'),
-    (SELECT count(*) FROM votes v WHERE v.proposal_id = p.id AND v.value = 'against'),
-    (SELECT count(*) FROM votes v WHERE v.proposal_id = p.id AND v.value = 'abstain'),
+    coalesce(json_extract(p.doc, '$.voteCount.up'), (SELECT count(*) FROM votes v WHERE v.proposal_id = p.id AND v.value = 'for')),
+    coalesce(json_extract(p.doc, '$.voteCount.down'), (SELECT count(*) FROM votes v WHERE v.proposal_id = p.id AND v.value = 'against')),
+    coalesce(json_extract(p.doc, '$.voteCount.white'), (SELECT count(*) FROM votes v WHERE v.proposal_id = p.id AND v.value = 'abstain')),
     (SELECT v.value FROM votes v WHERE v.proposal_id = p.id AND v.person_id = :person),
     p.created_seq";
 
@@ -770,6 +772,11 @@ impl Store {
     pub fn vote(&self, proposal: &ElementId, person: &ElementId, vote: Vote, now: i64) -> Result<Proposal> {
         self.write(|tx| {
             let mut stored = stored_proposal(tx, proposal)?;
+            if stored.doc.contains_key("voteCount") {
+                return Err(Error::Conflict(
+                    "this proposal was made on another hub: votes are cast there".into(),
+                ));
+            }
             if !stored.is_open(now) {
                 return Err(Error::Conflict(
                     "this proposal is closed: votes can no longer be cast or changed".into(),

@@ -9,10 +9,13 @@ mod accounts;
 mod agenda;
 mod changes;
 mod citizens;
+mod communecter;
 mod coop;
 mod elements;
 mod export;
+mod hub_tokens;
 mod instance;
+mod mail;
 mod moderation;
 mod records;
 mod settings;
@@ -36,6 +39,8 @@ pub use coop::{
     ResultsVisibility, Tally, Vote, COOP_MAX_LIMIT, MAX_ASSIGNEES,
 };
 pub use elements::{slugify, ListQuery, Page, Visibility, MAX_LIMIT};
+pub use hub_tokens::{HubToken, HubTokenUse, MAX_HUB_TOKEN_NAME};
+pub use mail::QueuedEmail;
 pub use moderation::{
     Blocked, Moderated, Moderation, ModerationAction, NewReport, Report, ReportStatus, Reporter, Target, TargetKind,
     TargetState, MAX_REASON_CHARS, MODERATION_MAX_LIMIT,
@@ -55,6 +60,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_coop", include_str!("migrations/0005_coop.sql")),
     ("0006_moderation", include_str!("migrations/0006_moderation.sql")),
     ("0007_sync", include_str!("migrations/0007_sync.sql")),
+    ("0008_communecter", include_str!("migrations/0008_communecter.sql")),
+    ("0009_hub_tokens", include_str!("migrations/0009_hub_tokens.sql")),
+    ("0010_sync_records", include_str!("migrations/0010_sync_records.sql")),
+    ("0011_mail", include_str!("migrations/0011_mail.sql")),
 ];
 
 /// Read connections kept open between requests.

@@ -2,19 +2,27 @@
 //! peer's changes idempotently, one transaction per batch), checkpoints, applied batch ids,
 //! conflicts and the last round's status. See `sync/src/protocol.rs` for the wire format.
 //!
-//! - **What leaves**: elements only (this slice), of this replica's own origin, public
-//!   (`private = 0` and no moderation state); their links to elements that are private or
-//!   moderated here are left out. Accounts, posts, comments, files and the cooperative
-//!   space do not travel yet. An element that was sent (`sync_published`) and is then
-//!   deleted, made private or hidden is withdrawn with a deletion carrying only its id.
+//! - **What leaves**: of this replica's own origin, public elements (`private = 0` and no
+//!   moderation state), without their links to elements that are private or moderated
+//!   here; and what hangs off public elements as far as its own audience allows — public
+//!   posts, comments on public things, attachment records, proposals (counts, not who
+//!   voted) and actions: the rules are in [`records`] (`sync_records.rs`). Accounts,
+//!   e-mails, invitations, reports and votes by name never leave. What was sent
+//!   (`sync_published`) and then is deleted, made private or non-public, or hidden, is
+//!   withdrawn with a deletion carrying only its id. A main answers a pull with the same
+//!   rules, within the hub's territories (a post, comment, attachment, proposal or action
+//!   belongs to the territory of its element).
 //! - **Echo suppression**: a peer's changes are written to the change log with the peer as
 //!   `origin`; only changes of this replica's origin are pushed, and a main never sends a
 //!   hub the changes that came from it.
-//! - **Conflicts** (the losing version goes to `sync_conflicts`, never dropped): on a
-//!   main, a hub's change to an element the main changed after what the hub had pulled
-//!   (`base`) wins — last writer by the main's sequence, i.e. by arrival; on a hub, a
-//!   pulled change to an element with local changes not yet acknowledged by the main
-//!   loses (the local one reaches the main next round and wins there), so both converge.
+//! - **Conflicts** (the losing version goes to `sync_conflicts`, never dropped), the same
+//!   for every entity: on a main, a hub's change to an entity the main changed after what
+//!   the hub had pulled (`base`) wins — last writer by the main's sequence, i.e. by
+//!   arrival; on a hub, a pulled change to an entity with local changes not yet
+//!   acknowledged by the main loses (the local one reaches the main next round and wins
+//!   there), so both converge.
+//! - **Order**: a batch is applied elements first, then posts, comments, the rest; a
+//!   proposal or action whose element is not here yet waits in `sync_parked`.
 
 use std::collections::HashMap;
 
@@ -29,6 +37,13 @@ use super::{changes, elements, Store};
 use crate::error::{Error, Result};
 use crate::model::{Element, ElementId};
 use crate::territory::{self, Scope};
+
+#[path = "sync_records.rs"]
+mod records;
+
+#[cfg(test)]
+#[path = "sync_records_tests.rs"]
+mod records_tests;
 
 /// Bytes of documents in one outgoing batch, at most (one document always fits): keeps
 /// a batch's memory bounded whatever the documents weigh.
@@ -122,6 +137,7 @@ fn standing(conn: &Connection, id: &str) -> Result<Option<bool>> {
 
 fn record_conflict(
     conn: &Connection,
+    entity: EntityKind,
     peer: &str,
     id: &str,
     kept: &str,
@@ -131,11 +147,20 @@ fn record_conflict(
     let losing = losing.map(|v| v.to_string());
     conn.prepare_cached(
         "INSERT INTO sync_conflicts (entity, entity_id, peer, kept, losing_doc, seq, at)
-         VALUES ('element', ?1, ?2, ?3, ?4, ?5, ?6)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![id, peer, kept, losing, seq.0, crate::model::now_seconds()])?;
+    .execute(params![
+        entity.as_str(),
+        id,
+        peer,
+        kept,
+        losing,
+        seq.0,
+        crate::model::now_seconds()
+    ])?;
     tracing::warn!(
-        element = id,
+        entity = entity.as_str(),
+        id,
         peer,
         kept,
         "sync conflict: the losing version is kept in sync_conflicts"
@@ -143,8 +168,16 @@ fn record_conflict(
     Ok(())
 }
 
-/// Deletes an element as `Store::delete_element` does, inside the caller's transaction.
-fn delete_element_in(conn: &Connection, origin: &str, id: &str) -> Result<bool> {
+/// Deletes an element as `Store::delete_element` does, inside the caller's transaction,
+/// with what hangs off it (each deletion logged, so that a main passes them on). The
+/// entities it touched go to `written`, to be labelled with `peer`.
+fn delete_element_in(
+    conn: &Connection,
+    origin: &str,
+    id: &str,
+    peer: &str,
+    written: &mut records::Written,
+) -> Result<bool> {
     if standing(conn, id)?.is_none() {
         return Ok(false);
     }
@@ -160,49 +193,122 @@ fn delete_element_in(conn: &Connection, origin: &str, id: &str) -> Result<bool> 
         let seq = changes::record(conn, origin, EntityKind::Element, other, ChangeOp::Update)?;
         conn.prepare_cached("UPDATE elements SET seq = ?1 WHERE id = ?2")?
             .execute(params![seq, other])?;
+        written.push((other.clone(), peer.to_owned()));
     }
-    super::records::delete_for_element(conn, origin, id)?;
+    records::delete_for_element(conn, origin, id, peer, written)?;
     conn.prepare_cached("DELETE FROM elements WHERE id = ?1")?
         .execute([id])?;
     changes::record(conn, origin, EntityKind::Element, id, ChangeOp::Delete)?;
+    written.push((id.to_owned(), peer.to_owned()));
     Ok(true)
 }
 
+/// A received document, checked.
+enum Received {
+    Element(Box<(Element, crate::model::Facts)>),
+    Other(records::Incoming),
+}
+
+impl Received {
+    fn json(&self, id: &str) -> Value {
+        match self {
+            Received::Element(boxed) => boxed.0.to_json(),
+            Received::Other(i) => i.json(id),
+        }
+    }
+}
+
+/// The stored version of an entity, as it compares with a received one.
+fn current_json(conn: &Connection, entity: EntityKind, id: &str) -> Result<Option<Value>> {
+    match entity {
+        EntityKind::Element => Ok(elements::load(conn, id)?.map(|e| e.to_json())),
+        _ => records::current_json(conn, entity, id),
+    }
+}
+
 impl Store {
-    /// Applies a peer's changes in the caller's transaction. Returns what changed.
+    /// Reads a peer's document of `entity` `id`; `None` when it is to be taken as a
+    /// deletion (a post that is not public).
+    fn receive(&self, tx: &Connection, entity: EntityKind, id: &ElementId, doc: &Value) -> Result<Option<Received>> {
+        if entity != EntityKind::Element {
+            return Ok(records::parse_incoming(tx, entity, id, doc)?.map(Received::Other));
+        }
+        let (element, facts) = Element::from_json(doc.clone(), None, &self.zone)
+            .map_err(|e| Error::BadRequest(format!("sync: element {id}: {e}")))?;
+        if element.id != *id {
+            return Err(Error::BadRequest(format!(
+                "sync: element {id} carries the id {}",
+                element.id
+            )));
+        }
+        Ok(Some(Received::Element(Box::new((element, facts)))))
+    }
+
+    /// Writes a received entity (logged as this replica's until the caller re-labels it
+    /// with `origin`).
+    fn write_received(
+        &self,
+        tx: &Connection,
+        origin: &str,
+        id: &ElementId,
+        received: Received,
+        written: &mut records::Written,
+    ) -> Result<()> {
+        match received {
+            Received::Element(boxed) => {
+                let (mut element, facts) = *boxed;
+                self.put_element(tx, &mut element, &facts)?;
+                written.push((id.to_string(), origin.to_owned()));
+                self.unpark(tx, id.as_str(), written)
+            }
+            Received::Other(incoming) => self.write_incoming(tx, origin, id, incoming, written),
+        }
+    }
+
+    /// Deletes an entity on a peer's word.
+    fn delete_received(
+        &self,
+        tx: &Connection,
+        entity: EntityKind,
+        id: &str,
+        origin: &str,
+        written: &mut records::Written,
+    ) -> Result<bool> {
+        let me = self.instance.id.as_str();
+        match entity {
+            EntityKind::Element => delete_element_in(tx, me, id, origin, written),
+            _ => records::delete_in(tx, me, entity, id, origin, written),
+        }
+    }
+
+    /// Applies a peer's changes in the caller's transaction: elements first, then posts,
+    /// comments and the rest (a stable sort: the sender's order within each). Returns
+    /// what changed.
     fn apply_in(&self, tx: &Connection, peer: &str, batch: &[WireChange], policy: Policy) -> Result<Applied> {
         let me = self.instance.id.as_str();
         let before = last_seq(tx)?;
         let mut out = Applied::default();
-        for change in batch {
-            if change.entity != EntityKind::Element {
-                continue; // later protocol versions; nothing of this slice
-            }
+        let mut written: records::Written = Vec::new();
+        let mut ordered: Vec<&WireChange> = batch.iter().collect();
+        ordered.sort_by_key(|c| records::rank(c.entity));
+        for change in ordered {
+            let entity = change.entity;
             let id = ElementId::parse(&change.id)
-                .ok_or_else(|| Error::BadRequest(format!("sync: \"{}\" is not an element id", change.id)))?;
-            let incoming = match (&change.op, &change.doc) {
+                .ok_or_else(|| Error::BadRequest(format!("sync: \"{}\" is not an id", change.id)))?;
+            let received = match (&change.op, &change.doc) {
                 (ChangeOp::Delete, _) => None,
-                (_, Some(doc)) => {
-                    let (element, facts) = Element::from_json(doc.clone(), None, &self.zone)
-                        .map_err(|e| Error::BadRequest(format!("sync: element {id}: {e}")))?;
-                    if element.id != id {
-                        return Err(Error::BadRequest(format!(
-                            "sync: element {id} carries the id {}",
-                            element.id
-                        )));
-                    }
-                    Some((element, facts))
+                (_, Some(doc)) => self.receive(tx, entity, &id, doc)?,
+                (_, None) => {
+                    return Err(Error::BadRequest(format!(
+                        "sync: {} {id} has no document",
+                        entity.as_str()
+                    )))
                 }
-                (_, None) => return Err(Error::BadRequest(format!("sync: element {id} has no document"))),
             };
-            let current = elements::load(tx, id.as_str())?;
+            let current = current_json(tx, entity, id.as_str())?;
+            let incoming = received.as_ref().map(|r| r.json(id.as_str()));
             // Identical state: nothing to do (a replay, an echo).
-            let same = match (&current, &incoming) {
-                (None, None) => true,
-                (Some(c), Some((e, _))) => c.to_json() == e.to_json(),
-                _ => false,
-            };
-            if same {
+            if current == incoming {
                 continue;
             }
             let last: Option<(i64, String)> = tx
@@ -213,7 +319,7 @@ impl Store {
                 Policy::Main { base } => {
                     if let (Some(cur), Some((seq, origin))) = (&current, &last) {
                         if *seq > base.0 && origin != peer {
-                            record_conflict(tx, peer, id.as_str(), "incoming", Some(&cur.to_json()), ChangeSeq(*seq))?;
+                            record_conflict(tx, entity, peer, id.as_str(), "incoming", Some(cur), ChangeSeq(*seq))?;
                             out.conflicts += 1;
                         }
                     }
@@ -225,24 +331,27 @@ impl Store {
                         )?
                         .query_row(params![id.as_str(), me, pushed.0], |r| r.get(0))?;
                     if unpushed {
-                        let losing = incoming.as_ref().map(|(e, _)| e.to_json());
-                        record_conflict(tx, peer, id.as_str(), "local", losing.as_ref(), change.seq)?;
+                        record_conflict(tx, entity, peer, id.as_str(), "local", incoming.as_ref(), change.seq)?;
                         out.conflicts += 1;
                         continue;
                     }
                 }
             }
-            match incoming {
-                Some((mut element, facts)) => self.put_element(tx, &mut element, &facts)?,
+            match received {
+                Some(r) => self.write_received(tx, peer, &id, r, &mut written)?,
                 None => {
-                    delete_element_in(tx, me, id.as_str())?;
+                    self.delete_received(tx, entity, id.as_str(), peer, &mut written)?;
                 }
             }
             out.applied += 1;
         }
-        // What was just written came from the peer: it must not be pushed back to it.
-        tx.prepare_cached("UPDATE changes SET origin = ?1 WHERE seq > ?2")?
-            .execute(params![peer, before])?;
+        // What was just written came from the peer (or, unparked, from whoever sent it): it
+        // must not be sent back there. What it made public again was logged anew by the
+        // triggers of migration 0010 with its own origin, and keeps it.
+        let mut relabel = tx.prepare_cached("UPDATE changes SET origin = ?1 WHERE seq > ?2 AND entity_id = ?3")?;
+        for (id, origin) in &written {
+            relabel.execute(params![origin, before, id])?;
+        }
         Ok(out)
     }
 
@@ -334,40 +443,51 @@ impl Store {
             } else {
                 rows.last().map_or(since.0, |r| r.0)
             };
-            // The latest change of each element, in log order.
-            let mut latest: HashMap<String, i64> = HashMap::new();
+            // The latest change of each entity, in log order.
+            let mut latest: HashMap<String, (i64, EntityKind)> = HashMap::new();
             for (seq, entity, id, origin) in &rows {
-                if entity == EntityKind::Element.as_str() && origin != hub {
-                    latest.insert(id.clone(), *seq);
+                if let Some(kind) = EntityKind::parse(entity).filter(|_| origin != hub) {
+                    latest.insert(id.clone(), (*seq, kind));
                 }
             }
-            let mut ids: Vec<(i64, String)> = latest.into_iter().map(|(id, seq)| (seq, id)).collect();
-            ids.sort();
-            let in_scope_sql = format!("SELECT {scope_sql} FROM elements WHERE id = ?");
+            let mut ids: Vec<(i64, String, EntityKind)> =
+                latest.into_iter().map(|(id, (seq, kind))| (seq, id, kind)).collect();
+            ids.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+            // An element without the column a scope reads (a person without an address) is
+            // in no territory.
+            let in_scope_sql = format!("SELECT coalesce({scope_sql}, 0) FROM elements WHERE id = ?");
             let mut changes = Vec::with_capacity(ids.len());
-            for (seq, id) in ids {
-                let mut args: Vec<String> = scope_args.clone();
-                args.push(id.clone());
-                let in_scope: Option<bool> = c
-                    .prepare_cached(&in_scope_sql)?
-                    .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
-                    .optional()?;
+            for (seq, id, entity) in ids {
+                // Whatever hangs off an element is in the territory of its element.
+                let element = match entity {
+                    EntityKind::Element => Some(id.clone()),
+                    _ => records::element_of(c, entity, &id)?,
+                };
+                let in_scope: Option<bool> = match &element {
+                    Some(e) => {
+                        let mut args: Vec<String> = scope_args.clone();
+                        args.push(e.clone());
+                        c.prepare_cached(&in_scope_sql)?
+                            .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+                            .optional()?
+                    }
+                    None => None,
+                };
                 let change = |op, doc| WireChange {
-                    entity: EntityKind::Element,
+                    entity,
                     op,
                     id: id.clone(),
                     seq: ChangeSeq(seq),
                     doc,
                 };
-                match (in_scope, standing(c, &id)?) {
-                    (None, _) | (_, None) => changes.push(change(ChangeOp::Delete, None)),
-                    (Some(false), _) => {}
-                    (Some(true), Some(false)) => changes.push(change(ChangeOp::Delete, None)),
-                    (Some(true), Some(true)) => {
-                        if let Some(e) = elements::load(c, &id)? {
-                            changes.push(change(ChangeOp::Update, Some(public_json(c, e)?)));
-                        }
-                    }
+                match (records::present(c, entity, &id)?, in_scope) {
+                    // Gone, or hanging off an element that is not here: nothing public.
+                    (false, _) | (true, None) => changes.push(change(ChangeOp::Delete, None)),
+                    (true, Some(false)) => {}
+                    (true, Some(true)) => match self.leaving_doc(c, entity, &id)? {
+                        Some(doc) => changes.push(change(ChangeOp::Update, Some(doc))),
+                        None => changes.push(change(ChangeOp::Delete, None)),
+                    },
                 }
             }
             Ok(PullResponse {
@@ -377,6 +497,18 @@ impl Store {
                 done,
             })
         })
+    }
+
+    /// The document of `entity` `id` as it may leave this replica now, or `None` when it
+    /// may not (private, moderated, not public, gone): the one rule of pushes and pulls.
+    fn leaving_doc(&self, c: &Connection, entity: EntityKind, id: &str) -> Result<Option<Value>> {
+        match entity {
+            EntityKind::Element => match standing(c, id)? {
+                Some(true) => elements::load(c, id)?.map(|e| public_json(c, e)).transpose(),
+                _ => Ok(None),
+            },
+            _ => records::leaving_doc(c, &self.instance.id, entity, id),
+        }
     }
 
     /// A hub's next outgoing batch after `after` (see [`Replica::outgoing`]).
@@ -405,10 +537,11 @@ impl Store {
                 };
                 cursor = last.0;
                 for (seq, entity, id) in rows {
-                    if entity != EntityKind::Element.as_str() || at.contains_key(&id) {
+                    let kind = EntityKind::parse(&entity);
+                    let Some(kind) = kind.filter(|_| !at.contains_key(&id)) else {
                         to = seq;
                         continue;
-                    }
+                    };
                     if out.len() >= limit || bytes >= BATCH_BYTES {
                         break 'scan;
                     }
@@ -416,35 +549,33 @@ impl Store {
                     let was_published: bool = c
                         .prepare_cached("SELECT EXISTS(SELECT 1 FROM sync_published WHERE entity_id = ?1)")?
                         .query_row([&id], |r| r.get(0))?;
-                    let change = match standing(c, &id)? {
-                        Some(true) => {
-                            let Some(e) = elements::load(c, &id)? else { continue };
-                            let doc = public_json(c, e)?;
+                    let change = match self.leaving_doc(c, kind, &id)? {
+                        Some(doc) => {
                             bytes += doc.to_string().len();
                             published.push(id.clone());
                             WireChange {
-                                entity: EntityKind::Element,
+                                entity: kind,
                                 op: ChangeOp::Update,
                                 id: id.clone(),
                                 seq: ChangeSeq(seq),
                                 doc: Some(doc),
                             }
                         }
-                        _ if was_published => WireChange {
-                            entity: EntityKind::Element,
+                        None if was_published => WireChange {
+                            entity: kind,
                             op: ChangeOp::Delete,
                             id: id.clone(),
                             seq: ChangeSeq(seq),
                             doc: None,
                         },
-                        _ => continue,
+                        None => continue,
                     };
                     at.insert(id, out.len());
                     out.push(change);
                 }
             }
-            // A later change of an element already in the batch is covered by its
-            // document (read now); its sequence is the latest.
+            // A later change of an entity already in the batch is covered by its document
+            // (read now).
             Ok((
                 Batch {
                     id: BatchId::new(&me, after, ChangeSeq(to)),
@@ -805,6 +936,8 @@ mod tests {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncConflict {
     pub id: i64,
+    /// What it is about: `element`, `post`, `comment`, `attachment`, `proposal`, `action`.
+    pub entity: String,
     pub entity_id: String,
     pub peer: String,
     /// `local` or `incoming`: which version won.
@@ -819,11 +952,12 @@ impl Store {
     pub fn sync_conflicts(&self, limit: usize) -> Result<Vec<SyncConflict>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, entity_id, peer, kept, losing_doc, at FROM sync_conflicts ORDER BY id DESC LIMIT ?1",
+                "SELECT id, entity_id, peer, kept, losing_doc, at, entity FROM sync_conflicts
+                 ORDER BY id DESC LIMIT ?1",
             )?;
             let rows = stmt.query_map([limit.clamp(1, 500) as i64], |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
+                    (r.get::<_, i64>(0)?, r.get::<_, String>(6)?),
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
@@ -833,9 +967,10 @@ impl Store {
             })?;
             let mut out = Vec::new();
             for row in rows {
-                let (id, entity_id, peer, kept, doc, at) = row?;
+                let ((id, entity), entity_id, peer, kept, doc, at) = row?;
                 out.push(SyncConflict {
                     id,
+                    entity,
                     entity_id,
                     peer,
                     kept,
@@ -847,32 +982,70 @@ impl Store {
         })
     }
 
-    /// The admin picks the losing version of a conflict: it becomes the element's document
-    /// (a local change, which the next round sends on); the conflict stays recorded.
+    /// The admin picks the losing version of an element's conflict: it becomes the
+    /// element's document (a local change, which the next round sends on); the conflict
+    /// stays recorded. A conflict about anything else: [`Store::pick_sync_loser_entity`].
     pub fn pick_sync_loser(&self, conflict: i64) -> Result<Element> {
-        let found: Option<(String, Option<String>)> = self.read(|c| {
+        let (entity, (id, _)) = self.conflict_losing(conflict)?;
+        if entity != EntityKind::Element {
+            return Err(Error::BadRequest(format!(
+                "conflict {conflict} is about a {}, not an element",
+                entity.as_str()
+            )));
+        }
+        let id = ElementId::parse(&id).ok_or_else(|| Error::Corrupt(format!("conflict {conflict}: id {id}")))?;
+        self.pick_sync_loser_entity(conflict)?;
+        self.get_element(&id, super::Visibility::All)?
+            .ok_or_else(|| Error::not_found(format!("element {id}")))
+    }
+
+    fn conflict_losing(&self, conflict: i64) -> Result<(EntityKind, (String, Option<String>))> {
+        let found: Option<(String, String, Option<String>)> = self.read(|c| {
             Ok(
-                c.prepare_cached("SELECT entity_id, losing_doc FROM sync_conflicts WHERE id = ?1")?
-                    .query_row([conflict], |r| Ok((r.get(0)?, r.get(1)?)))
+                c.prepare_cached("SELECT entity, entity_id, losing_doc FROM sync_conflicts WHERE id = ?1")?
+                    .query_row([conflict], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()?,
             )
         })?;
-        let (entity, doc) = found.ok_or_else(|| Error::not_found(format!("conflict {conflict}")))?;
-        let id =
-            ElementId::parse(&entity).ok_or_else(|| Error::Corrupt(format!("conflict {conflict}: id {entity}")))?;
+        let (entity, id, doc) = found.ok_or_else(|| Error::not_found(format!("conflict {conflict}")))?;
+        let entity = EntityKind::parse(&entity)
+            .ok_or_else(|| Error::Corrupt(format!("conflict {conflict}: entity {entity}")))?;
+        Ok((entity, (id, doc)))
+    }
+
+    /// The admin picks the losing version of a conflict about any entity: it becomes the
+    /// entity's (a local change, which the next round sends on); the conflict stays
+    /// recorded. Returns the entity's kind and its document now.
+    pub fn pick_sync_loser_entity(&self, conflict: i64) -> Result<(EntityKind, Value)> {
+        let (entity, (entity_id, doc)) = self.conflict_losing(conflict)?;
+        let id = ElementId::parse(&entity_id)
+            .ok_or_else(|| Error::Corrupt(format!("conflict {conflict}: id {entity_id}")))?;
         let doc: Value = doc
             .as_deref()
             .map(serde_json::from_str)
             .transpose()
             .map_err(|e| Error::Corrupt(format!("conflict {conflict}: {e}")))?
-            .ok_or_else(|| Error::BadRequest("the losing version was a deletion: delete the element instead".into()))?;
-        let Value::Object(mut patch) = doc else {
-            return Err(Error::Corrupt(format!("conflict {conflict}: not a document")));
-        };
-        for reserved in crate::model::RESERVED {
-            patch.remove(*reserved);
+            .ok_or_else(|| Error::BadRequest("the losing version was a deletion: delete it instead".into()))?;
+        if entity == EntityKind::Element {
+            let Value::Object(mut patch) = doc else {
+                return Err(Error::Corrupt(format!("conflict {conflict}: not a document")));
+            };
+            for reserved in crate::model::RESERVED {
+                patch.remove(*reserved);
+            }
+            return Ok((entity, self.update_element(&id, patch)?.to_json()));
         }
-        self.update_element(&id, patch)
+        let me = self.instance.id.clone();
+        self.write(|tx| {
+            let received = self
+                .receive(tx, entity, &id, &doc)?
+                .ok_or_else(|| Error::BadRequest("the losing version is not public: edit it instead".into()))?;
+            let mut written = Vec::new();
+            self.write_received(tx, &me, &id, received, &mut written)?;
+            current_json(tx, entity, id.as_str())?
+                .map(|v| (entity, v))
+                .ok_or_else(|| Error::BadRequest("the losing version waits for its element".into()))
+        })
     }
 }
 

@@ -4,6 +4,10 @@
 //! disk, memory, temperature, config errors), the modules on and off, the moderation queue
 //! (open reports, submissions awaiting approval) and a backup download.
 //!
+//! Sync: the state of sync with the main instance (last success, changes waiting, the round
+//! running, last error, conflicts) and a "sync now" button; on a main (`serve --role main`),
+//! the hub tokens, made with their secret shown once, listed and revoked.
+//!
 //! The admin's browser session is a private cookie (encrypted and authenticated with the
 //! hub's key) holding a random nonce and the time it was issued; it lasts 12 hours. Forms
 //! carry a CSRF token derived from the nonce. Sign-in attempts are limited per client.
@@ -23,10 +27,11 @@ use super::layout::{page, Ctx};
 use super::pages::{load, Failure, Html};
 use crate::accounts::Limiter;
 use crate::api::accounts::ClientKey;
+use crate::api::sync::ServesAsMain;
 use crate::config::Module;
 use crate::error::Error;
 use crate::model::ElementId;
-use crate::store::{Moderation, ModerationAction, ReportStatus, Target, TargetKind};
+use crate::store::{HubToken, Moderation, ModerationAction, ReportStatus, Target, TargetKind};
 
 const ADMIN_COOKIE: &str = "copi_admin";
 const SESSION_HOURS: i64 = 12;
@@ -197,7 +202,7 @@ fn mib(kib: u64) -> String {
 
 /// `/admin`: the hub at a glance and what the admin acts on.
 #[rocket::get("/admin")]
-pub async fn dashboard(ctx: Ctx<'_>, session: AdminSession) -> Result<Html, Failure> {
+pub async fn dashboard(ctx: Ctx<'_>, session: AdminSession, role: ServesAsMain) -> Result<Html, Failure> {
     let store = ctx.hub.store.clone();
     let data = ctx.hub.config.data.clone();
     let (counts, reports, pending, info, conflicts) = load(&ctx, move || {
@@ -209,6 +214,7 @@ pub async fn dashboard(ctx: Ctx<'_>, session: AdminSession) -> Result<Html, Fail
         Ok((counts, reports, pending, info, conflicts))
     })
     .await?;
+    let sync = load_sync(&ctx, role.0).await?;
     let csrf = &session.csrf;
     let hub = ctx.hub;
     let uptime = hub.started.elapsed().as_secs();
@@ -228,6 +234,19 @@ pub async fn dashboard(ctx: Ctx<'_>, session: AdminSession) -> Result<Html, Fail
                     dt { (ctx.t("admin-memory")) } dd { (mib(m.available_kib)) " " (ctx.t("admin-free")) " / " (mib(m.total_kib)) }
                 }
                 @if let Some(t) = info.cpu_temperature_celsius { dt { (ctx.t("admin-temperature")) } dd { (format!("{t:.0} °C")) } }
+                @if let Some(th) = &info.throttling {
+                    dt { (ctx.t("admin-throttling")) }
+                    dd {
+                        @if th.under_voltage_now { (ctx.t("admin-under-voltage")) " · " }
+                        @if th.throttled_now || th.frequency_capped_now || th.soft_temperature_limit_now {
+                            (ctx.t("admin-throttled-now"))
+                        } @else if th.under_voltage_since_boot || th.throttled_since_boot || th.frequency_capped_since_boot {
+                            (ctx.t("admin-throttled-since-boot"))
+                        } @else {
+                            (ctx.t("admin-throttled-never"))
+                        }
+                    }
+                }
                 @if let Some(n) = info.wifi_clients { dt { "Wi-Fi" } dd { (n) } }
                 dt { (ctx.t("admin-uplink")) } dd { (info.uplink.as_deref().unwrap_or("—")) }
             }
@@ -295,13 +314,14 @@ pub async fn dashboard(ctx: Ctx<'_>, session: AdminSession) -> Result<Html, Fail
                 }
             }
         }
+        (sync_section(&ctx, csrf, &sync))
         section {
             h2 { (ctx.t("admin-conflicts")) }
             @if conflicts.is_empty() { p.meta { (ctx.t("empty")) } }
             ul {
                 @for c in &conflicts {
                     li {
-                        code { (c.entity_id) } " · " (c.kept) " · "
+                        (c.entity) " " code { (c.entity_id) } " · " (c.kept) " · "
                         @if let Some(name) = c.losing_doc.as_ref().and_then(|d| d.get("name")).and_then(|n| n.as_str()) {
                             (ctx.t("admin-conflict-loser")) " « " (name) " »"
                         }
@@ -406,7 +426,7 @@ pub async fn pick_conflict(
         return Err(super::pages::bad(&ctx, ctx.t("account-form-expired")));
     }
     let store = ctx.hub.store.clone();
-    load(&ctx, move || store.pick_sync_loser(id)).await?;
+    load(&ctx, move || store.pick_sync_loser_entity(id)).await?;
     Ok(Redirect::to("/admin"))
 }
 
@@ -456,4 +476,198 @@ pub async fn backup(ctx: Ctx<'_>, _session: AdminSession) -> Result<Download, Fa
     .await?;
     tracing::info!(bytes = len, "the admin downloaded a backup");
     Ok(Download { file, len, name })
+}
+
+/// What the admin page shows of sync.
+struct SyncView {
+    /// The store's sync state (`Store::sync_status`).
+    state: serde_json::Value,
+    round: Option<crate::syncer::CurrentRound>,
+    /// The hub tokens, on a main only.
+    tokens: Option<Vec<HubToken>>,
+}
+
+async fn load_sync(ctx: &Ctx<'_>, main: bool) -> Result<SyncView, Failure> {
+    let store = ctx.hub.store.clone();
+    let (state, tokens) = load(ctx, move || {
+        let tokens = if main { Some(store.hub_tokens()?) } else { None };
+        Ok((store.sync_status()?, tokens))
+    })
+    .await?;
+    Ok(SyncView {
+        state,
+        round: ctx.hub.sync.current(),
+        tokens,
+    })
+}
+
+/// A wall-clock time (epoch seconds, informational on a Pi without a clock) as the
+/// visitor's language writes it, in the hub's zone.
+fn when(ctx: &Ctx<'_>, seconds: Option<i64>) -> String {
+    let Some(at) = seconds.and_then(|s| jiff::Timestamp::from_second(s).ok()) else {
+        return "—".into();
+    };
+    let local = at.to_zoned_datetime(ctx.hub.store.zone().clone());
+    format!(
+        "{} {}",
+        super::i18n::date_short(ctx.lang, local.date()),
+        super::i18n::time(ctx.lang, local.time())
+    )
+}
+
+fn sync_section(ctx: &Ctx<'_>, csrf: &str, sync: &SyncView) -> Markup {
+    let sync_config = &ctx.hub.config.sync;
+    let state = &sync.state;
+    let number = |key: &str| ctx.n(state[key].as_i64().unwrap_or(0));
+    html! {
+        section #sync {
+            h2 { (ctx.t("admin-sync")) }
+            @match &sync_config.main_url {
+                None => p.meta { (ctx.t("admin-sync-not-configured")) },
+                Some(url) => {
+                    dl.facts {
+                        dt { (ctx.t("admin-sync-main")) } dd { code { (url) } }
+                        dt { (ctx.t("admin-sync-last-success")) } dd { (when(ctx, state["last_success"].as_i64())) }
+                        dt { (ctx.t("admin-sync-pending")) } dd { (number("pending_changes")) }
+                        dt { (ctx.t("admin-sync-conflicts")) } dd { (number("conflicts")) }
+                        @if let Some(e) = state["last_error"].as_str() {
+                            dt { (ctx.t("admin-sync-last-error")) } dd.notice role="alert" { (e) }
+                        }
+                        dt { (ctx.t("admin-sync-round")) }
+                        dd {
+                            @match &sync.round {
+                                None => (ctx.t("admin-sync-idle")),
+                                Some(r) => {
+                                    (ctx.t(match r.progress.phase {
+                                        copi_sync::Phase::Starting => "admin-sync-phase-starting",
+                                        copi_sync::Phase::Pushing => "admin-sync-phase-pushing",
+                                        copi_sync::Phase::Pulling => "admin-sync-phase-pulling",
+                                    }))
+                                    " · " (ctx.ta("admin-sync-progress", &[
+                                        ("pushed", (r.progress.pushed_changes as i64).into()),
+                                        ("pulled", (r.progress.pulled_changes as i64).into()),
+                                        ("batches", ((r.progress.pushed_batches + r.progress.pulled_batches) as i64).into()),
+                                        ("bytes", ((r.progress.bytes_sent + r.progress.bytes_received) as i64).into()),
+                                    ]))
+                                    " · " (ctx.t("admin-sync-started")) " " (when(ctx, Some(r.started_at)))
+                                }
+                            }
+                        }
+                    }
+                    form method="post" action="/admin/sync/now" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { (ctx.t("admin-sync-now")) }
+                    }
+                }
+            }
+            @if let Some(tokens) = &sync.tokens {
+                h3 { (ctx.t("admin-hub-tokens")) }
+                p.meta { (ctx.t("admin-hub-tokens-help")) }
+                @if tokens.is_empty() { p.meta { (ctx.t("empty")) } }
+                ul {
+                    @for t in tokens {
+                        li {
+                            strong { (t.name) } " · " (ctx.t("admin-hub-token-created-at")) " " (when(ctx, Some(t.created))) " · "
+                            @match (&t.last_used, &t.last_hub) {
+                                (Some(at), hub) => {
+                                    (ctx.t("admin-hub-token-used")) " " (when(ctx, Some(*at)))
+                                    @if let Some(h) = hub { " (" code { (h) } ")" }
+                                }
+                                (None, _) => (ctx.t("admin-hub-token-unused")),
+                            }
+                            @if let Some(at) = t.revoked {
+                                " · " strong { (ctx.t("admin-hub-token-revoked")) } " " (when(ctx, Some(at)))
+                            } @else {
+                                form.inline method="post" action={ "/admin/sync/tokens/" (t.id) "/revoke" } {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    " " button.secondary type="submit" { (ctx.t("admin-hub-token-revoke")) }
+                                }
+                            }
+                        }
+                    }
+                }
+                form.stack method="post" action="/admin/sync/tokens" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    div {
+                        label for="hub-token-name" { (ctx.t("admin-hub-token-name")) }
+                        input #hub-token-name type="text" name="name" required maxlength=(crate::store::MAX_HUB_TOKEN_NAME);
+                    }
+                    button type="submit" { (ctx.t("admin-hub-token-create")) }
+                }
+            }
+        }
+    }
+}
+
+/// "Sync now": wakes the sync loop for a round at once.
+#[rocket::post("/admin/sync/now", data = "<form>")]
+pub async fn sync_now(ctx: Ctx<'_>, session: AdminSession, form: Form<CsrfOnly<'_>>) -> Result<Redirect, Failure> {
+    if !session.check(form.csrf) {
+        return Err(super::pages::bad(&ctx, ctx.t("account-form-expired")));
+    }
+    crate::syncer::request_round_now(&ctx.hub.config, &ctx.hub.sync).map_err(|e| super::pages::fail(&ctx, e))?;
+    Ok(Redirect::to("/admin#sync"))
+}
+
+#[derive(FromForm)]
+pub struct HubTokenForm<'r> {
+    csrf: &'r str,
+    name: &'r str,
+}
+
+/// A page saying there is nothing here: the hub tokens' forms exist on a main only.
+fn not_main(ctx: &Ctx<'_>) -> Failure {
+    super::pages::fail(ctx, Error::not_found("hub tokens (this instance is not a main)"))
+}
+
+/// A new hub token: its secret is on this page, and never shown again.
+#[rocket::post("/admin/sync/tokens", data = "<form>")]
+pub async fn create_hub_token(
+    ctx: Ctx<'_>,
+    session: AdminSession,
+    role: ServesAsMain,
+    form: Form<HubTokenForm<'_>>,
+) -> Result<Html, Failure> {
+    if !role.0 {
+        return Err(not_main(&ctx));
+    }
+    if !session.check(form.csrf) {
+        return Err(super::pages::bad(&ctx, ctx.t("account-form-expired")));
+    }
+    let store = ctx.hub.store.clone();
+    let name = form.name.to_owned();
+    let (token, secret) = load(&ctx, move || crate::api::sync::create_hub_token(&store, &name)).await?;
+    let body = html! {
+        h1 { (ctx.t("admin-hub-token-created")) }
+        p { strong { (token.name) } }
+        p.notice role="status" { (ctx.t("admin-hub-token-once")) }
+        p { code #hub-token { (secret) } }
+        pre { "[sync]\ntoken = \"" (secret) "\"" }
+        p { a.button href="/admin#sync" { (ctx.t("admin-back")) } }
+    };
+    Ok(Html(page(&ctx, &ctx.t("admin-hub-token-created"), body).into_string()))
+}
+
+#[rocket::post("/admin/sync/tokens/<id>/revoke", data = "<form>")]
+pub async fn revoke_hub_token(
+    ctx: Ctx<'_>,
+    session: AdminSession,
+    role: ServesAsMain,
+    id: i64,
+    form: Form<CsrfOnly<'_>>,
+) -> Result<Redirect, Failure> {
+    if !role.0 {
+        return Err(not_main(&ctx));
+    }
+    if !session.check(form.csrf) {
+        return Err(super::pages::bad(&ctx, ctx.t("account-form-expired")));
+    }
+    let store = ctx.hub.store.clone();
+    load(&ctx, move || crate::api::sync::revoke_hub_token(&store, id)).await?;
+    Ok(Redirect::to("/admin#sync"))
+}
+
+/// The sync forms' routes.
+pub fn sync_routes() -> Vec<rocket::Route> {
+    rocket::routes![sync_now, create_hub_token, revoke_hub_token]
 }

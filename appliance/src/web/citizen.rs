@@ -419,7 +419,7 @@ pub struct CsrfForm<'r> {
 #[rocket::get("/join/<code>")]
 pub async fn invitation(ctx: Ctx<'_>, code: &str) -> PageResultOrRedirect {
     let store = ctx.hub.store.clone();
-    let wanted = code.trim().to_ascii_uppercase();
+    let wanted = code.trim().to_ascii_lowercase();
     let found = load(&ctx, move || {
         let Some(inv) = store.invitation(&wanted)? else {
             return Ok(None);
@@ -458,7 +458,7 @@ pub async fn accept_invitation(ctx: Ctx<'_>, code: &str, form: Form<CsrfForm<'_>
         return Err(forbidden(&ctx, ctx.t("account-form-expired")));
     }
     let store = ctx.hub.store.clone();
-    let wanted = code.trim().to_ascii_uppercase();
+    let wanted = code.trim().to_ascii_lowercase();
     let element = load(&ctx, move || {
         let (id, _) = store.join_with_code(&wanted, &user.person)?;
         store.get_element(&id, crate::store::Visibility::All)

@@ -759,6 +759,9 @@ fn author_names(
             if let Some(name) = doc_str(&person, "name") {
                 names.insert(author.to_string(), name.to_owned());
             }
+        } else if let Some(name) = post.doc.get("authorName").and_then(serde_json::Value::as_str) {
+            // A post that came by sync from where its (public) author is.
+            names.insert(author.to_string(), name.to_owned());
         }
     }
     Ok(names)

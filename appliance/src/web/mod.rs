@@ -128,6 +128,7 @@ pub fn stage() -> AdHoc {
                 ],
             )
             .mount("/", map::routes())
+            .mount("/", admin::sync_routes())
             .mount("/", coop::routes())
             .mount("/", setup::routes())
     })

@@ -293,3 +293,46 @@ fn backoff_doubles_and_honours_retry_after() {
     b.success();
     assert_eq!(b.failure(None), s(5));
 }
+
+#[test]
+fn the_observer_sees_each_phase_and_batch_as_the_report_counts_them() {
+    let (hub, main) = setup();
+    let seen = RefCell::new(Vec::new());
+    let r = run_round_observed(&hub, &main, &config(), &|p: &RoundProgress| seen.borrow_mut().push(*p)).unwrap();
+    let seen = seen.into_inner();
+    let phases: Vec<Phase> = seen.iter().map(|p| p.phase).collect();
+    // Pushing starts, then one note per pushed batch (4); pulling starts, then one per
+    // pulled batch (2 of 2 changes at most).
+    let pushing = phases.iter().filter(|p| **p == Phase::Pushing).count();
+    let pulling = phases.iter().filter(|p| **p == Phase::Pulling).count();
+    assert_eq!(pushing, 1 + r.pushed_batches, "{seen:?}");
+    assert_eq!(pulling, 1 + r.pulled_batches, "{seen:?}");
+    assert!(phases
+        .windows(2)
+        .all(|w| w[0] == w[1] || (w[0], w[1]) == (Phase::Pushing, Phase::Pulling)));
+    // Counts only grow, and the last note matches the report.
+    assert!(seen
+        .windows(2)
+        .all(|w| w[1].pushed_changes >= w[0].pushed_changes && w[1].pulled_changes >= w[0].pulled_changes));
+    let last = seen.last().unwrap();
+    assert_eq!(
+        (
+            last.pushed_batches,
+            last.pushed_changes,
+            last.pulled_batches,
+            last.pulled_changes
+        ),
+        (r.pushed_batches, r.pushed_changes, r.pulled_batches, r.pulled_changes)
+    );
+    // A round that fails tells what it did before failing, and nothing after.
+    let (hub, main) = setup();
+    main.cut_at.set(Some(3));
+    let seen = RefCell::new(Vec::new());
+    assert!(run_round_observed(&hub, &main, &config(), &|p: &RoundProgress| seen.borrow_mut().push(*p)).is_err());
+    let seen = seen.into_inner();
+    assert_eq!(
+        seen.last().map(|p| (p.phase, p.pushed_batches)),
+        Some((Phase::Pushing, 1)),
+        "{seen:?}"
+    );
+}

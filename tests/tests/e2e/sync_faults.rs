@@ -278,6 +278,12 @@ fn round(hub: &TestDir, config: &Path) -> Result<Value, String> {
     }
 }
 
+fn org_body(name: &str) -> Value {
+    json!({"kind": "organization", "type": "NGO", "name": name,
+        "address": {"addressLocality": "Crest", "postalCode": "26400",
+                    "codeInsee": "26108", "addressCountry": "FR"}})
+}
+
 fn create(server: &Server, name: &str, private: bool) -> String {
     let mut body = json!({"kind": "organization", "type": "NGO", "name": name,
         "address": {"addressLocality": "Crest", "postalCode": "26400",
@@ -317,6 +323,59 @@ fn read_status(server: &Server, id: &str) -> u16 {
         Err(ureq::Error::Status(s, _)) => s,
         Err(e) => panic!("GET {id}: {e}"),
     }
+}
+
+/// Registers a person; returns (person id, token).
+fn register(server: &Server, name: &str) -> (String, String) {
+    let body = json!({"name": name, "email": format!("{}@example.org", name.to_lowercase()),
+                      "password": "un mot de passe assez long"});
+    let r = ureq::post(&format!("{}/api/v1/auth/register", server.base))
+        .timeout(Duration::from_secs(30))
+        .send_json(body)
+        .unwrap_or_else(|e| panic!("register {name}: {e}"));
+    let r: Value = r.into_json().unwrap();
+    (
+        r["person"]["id"].as_str().unwrap().to_owned(),
+        r["token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// POSTs as a person; the new thing's id, or `None` if refused (404: not there yet).
+fn post_as(server: &Server, token: &str, path: &str, body: Value) -> Option<String> {
+    let r = ureq::post(&format!("{}{path}", server.base))
+        .set("Authorization", &format!("Bearer {token}"))
+        .timeout(Duration::from_secs(30))
+        .send_json(body);
+    match r {
+        Ok(r) => {
+            assert_eq!(r.status(), 201);
+            let v: Value = r.into_json().unwrap();
+            Some(v["id"].as_str().unwrap().to_owned())
+        }
+        Err(ureq::Error::Status(404, _)) => None,
+        Err(e) => panic!("POST {path}: {e}"),
+    }
+}
+
+/// id → document of the posts and comments in a data dir's export.
+fn records(dir: &TestDir) -> BTreeMap<String, Value> {
+    let export = export_of(dir);
+    let mut out = BTreeMap::new();
+    for section in ["news", "comments"] {
+        for r in export[section].as_array().unwrap() {
+            let id = r["_id"]["$id"].as_str().unwrap().to_owned();
+            assert!(out.insert(id, r.clone()).is_none(), "a record is exported twice");
+        }
+    }
+    out
+}
+
+/// A record as both sides must hold it: the author's name is filled in where the author
+/// is public, which the hub's own copy does not need.
+fn strip_record(r: &Value) -> Value {
+    let mut r = r.clone();
+    r.as_object_mut().unwrap().remove("authorName");
+    r
 }
 
 fn elements(dir: &TestDir) -> BTreeMap<String, Value> {
@@ -365,6 +424,18 @@ fn sync_converges_through_cuts_duplicates_reorders_and_main_restarts() {
 
     let mut public: Vec<String> = Vec::new(); // created public, on either side
     let mut private: Vec<String> = Vec::new(); // created private on the hub
+
+    // A person on each side with an element in Crest: posts (public and members-only) and
+    // comments, on either side, between rounds too.
+    let (_alice, alice) = register(&hub, "Alice");
+    let (_marc, marc) = register(&main, "Marc");
+    let hub_org = post_as(&hub, &alice, "/api/v1/elements", org_body("Jardin de la hub")).unwrap();
+    let main_org = post_as(&main, &marc, "/api/v1/elements", org_body("Fournil du main")).unwrap();
+    public.push(hub_org.clone());
+    public.push(main_org.clone());
+    let mut public_posts: Vec<String> = Vec::new();
+    let mut members_posts: Vec<String> = Vec::new();
+    let mut comments: Vec<String> = Vec::new();
     let (mut hub_n, mut main_n) = (0, 0);
     let (mut failed, mut restarts) = (0, 0);
     let mut failures: BTreeMap<String, usize> = BTreeMap::new();
@@ -391,6 +462,27 @@ fn sync_converges_through_cuts_duplicates_reorders_and_main_restarts() {
             if !public.is_empty() && rng.bool() {
                 let id = &public[rng.usize(..public.len())];
                 patch(server, id, &json!({"shortDescription": format!("r{r} {side}")}));
+            }
+        }
+        for (server, token, org, side) in [(&hub, &alice, &hub_org, "hub"), (&main, &marc, &main_org, "main")] {
+            if rng.u32(0..3) == 0 {
+                let audience = if rng.u32(0..4) == 0 { "members" } else { "public" };
+                let path = format!("/api/v1/elements/{org}/posts");
+                let text = format!("r{r} {side} {audience}");
+                let id = post_as(server, token, &path, json!({"text": text, "audience": audience})).unwrap();
+                if audience == "public" {
+                    public_posts.push(id);
+                } else {
+                    members_posts.push(id);
+                }
+            }
+            if !public_posts.is_empty() && rng.u32(0..3) == 0 {
+                // A post of either side: it may not have reached this one yet.
+                let on = &public_posts[rng.usize(..public_posts.len())];
+                let path = format!("/api/v1/posts/{on}/comments");
+                if let Some(id) = post_as(server, token, &path, json!({"text": format!("r{r} {side} commente")})) {
+                    comments.push(id);
+                }
             }
         }
 
@@ -428,8 +520,11 @@ fn sync_converges_through_cuts_duplicates_reorders_and_main_restarts() {
         }
     }
 
-    let on_main = elements(&main_dir);
-    let on_hub = elements(&hub_dir);
+    let persons = |m: BTreeMap<String, Value>| -> BTreeMap<String, Value> {
+        m.into_iter().filter(|(_, e)| e["kind"] != "person").collect()
+    };
+    let on_main = persons(elements(&main_dir));
+    let on_hub = persons(elements(&hub_dir));
     let private: BTreeSet<String> = private.into_iter().collect();
     let public: BTreeSet<String> = public.into_iter().collect();
     for id in &private {
@@ -458,11 +553,43 @@ fn sync_converges_through_cuts_duplicates_reorders_and_main_restarts() {
     }
     assert!(differ.is_empty(), "{} documents differ: {differ:?}", differ.len());
 
+    // Posts and comments: the public ones on both sides, the same; members-only ones never
+    // on the other side.
+    let (main_records, hub_records) = (records(&main_dir), records(&hub_dir));
+    let expected: BTreeSet<String> = public_posts.iter().chain(comments.iter()).cloned().collect();
+    let main_set: BTreeSet<String> = main_records
+        .keys()
+        .filter(|id| !members_posts.contains(id))
+        .cloned()
+        .collect();
+    let hub_set: BTreeSet<String> = hub_records
+        .keys()
+        .filter(|id| !members_posts.contains(id))
+        .cloned()
+        .collect();
+    assert_eq!(main_set, expected, "the main holds every public post and comment, once");
+    assert_eq!(hub_set, expected, "the hub holds every public post and comment, once");
+    for id in &expected {
+        assert_eq!(
+            strip_record(&main_records[id]),
+            strip_record(&hub_records[id]),
+            "{id} differs"
+        );
+    }
+    for id in &members_posts {
+        let on_both = main_records.contains_key(id) && hub_records.contains_key(id);
+        assert!(!on_both, "members-only post {id} left its side");
+    }
+
     eprintln!(
         "sync_faults seed {seed}: {ROUNDS} rounds ({failed} failed, {clean} clean after), {restarts} main restarts, \
-         {} public + {} private elements, faults {:?}, failures {failures:?}, {:.1?}",
+         {} public + {} private elements, {} public + {} members-only posts, {} comments, faults {:?}, \
+         failures {failures:?}, {:.1?}",
         public.len(),
         private.len(),
+        public_posts.len(),
+        members_posts.len(),
+        comments.len(),
         proxy.counts(),
         started.elapsed()
     );
