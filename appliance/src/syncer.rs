@@ -508,4 +508,28 @@ mod tests {
         );
         assert!(status["last_success"].is_null());
     }
+
+    #[test]
+    fn an_https_main_is_spoken_to_with_tls() {
+        // A plain-HTTP server on the port: the TLS handshake fails (the client speaks TLS),
+        // where a client without TLS would refuse the scheme before connecting.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        let connector = HttpConnector::new(&format!("https://127.0.0.1:{port}"), "0123456789abcdef0123");
+        let hello = Hello {
+            hub: "h".into(),
+            protocol: copi_sync::protocol::PROTOCOL,
+        };
+        let err = connector.hello(&hello).unwrap_err().to_string();
+        assert!(!err.to_lowercase().contains("scheme"), "{err}");
+        assert!(err.contains("unreachable"), "{err}");
+    }
 }
