@@ -12,6 +12,7 @@
 //! the admin page.
 
 use std::io::Read;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -247,6 +248,22 @@ struct ControlState {
     /// A round was asked for and has not started yet.
     wake: bool,
     round: Option<CurrentRound>,
+    /// No route to the main instance: rounds wait for one.
+    offline: bool,
+    /// The last round failed.
+    failing: bool,
+}
+
+/// What the status LED says of sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncHealth {
+    /// Nothing to report (or no main configured).
+    Idle,
+    Syncing,
+    /// The last round failed: the admin should look.
+    Failing,
+    /// No uplink: the hub works offline.
+    Offline,
 }
 
 /// The periodic loop's controls, shared by the loop, the API, the admin page and the
@@ -285,6 +302,28 @@ impl SyncControl {
     /// The round running now, if any.
     pub fn current(&self) -> Option<CurrentRound> {
         self.lock().round
+    }
+
+    /// Whether the loop waits for an uplink (none yet: `None`, the loop does not run).
+    pub fn offline(&self) -> Option<bool> {
+        let state = self.lock();
+        matches!(state.state, LoopState::Running).then_some(state.offline)
+    }
+
+    /// What the LED shows: a round running, else no uplink, else a failed last round.
+    pub fn health(&self) -> SyncHealth {
+        let state = self.lock();
+        if !matches!(state.state, LoopState::Running) {
+            SyncHealth::Idle
+        } else if state.round.is_some() {
+            SyncHealth::Syncing
+        } else if state.offline {
+            SyncHealth::Offline
+        } else if state.failing {
+            SyncHealth::Failing
+        } else {
+            SyncHealth::Idle
+        }
     }
 
     fn set_state(&self, state: LoopState) {
@@ -359,9 +398,11 @@ fn attempt(
     observer: &dyn Observer,
 ) -> std::result::Result<RoundReport, (Error, Option<Duration>)> {
     let connector = connector(config, store).map_err(|e| (e, None))?;
+    // The admin may have moved the hub's home since start (first-boot wizard).
+    let (_, territories) = crate::setup::identity(store, config).map_err(|e| (e, None))?;
     let round = RoundConfig {
         batch,
-        scopes: config.hub.territories.iter().map(|s| s.to_string()).collect(),
+        scopes: territories.iter().map(|s| s.to_string()).collect(),
     };
     match copi_sync::run_round_observed(store, &connector, &round, observer) {
         Ok(report) => {
@@ -388,10 +429,27 @@ pub fn run_loop(store: &Store, config: &Config, batch: usize, control: &SyncCont
     let interval = Duration::from_secs(config.sync.interval.unwrap_or(DEFAULT_INTERVAL).max(1));
     let mut backoff = Backoff::new(Duration::from_secs(5), interval.max(Duration::from_secs(60)));
     control.set_state(LoopState::Running);
+    let main_url = config.sync.main_url.clone().unwrap_or_default();
+    let routes = Path::new("/proc/net/route");
     loop {
+        // No uplink: no round (nor a failure to back off from); look again soon, and go as
+        // soon as a route appears.
+        let offline = !has_uplink(&main_url, std::fs::read_to_string(routes).ok().as_deref());
+        let was_offline = std::mem::replace(&mut control.lock().offline, offline);
+        if offline {
+            if !was_offline {
+                tracing::info!("no uplink to the main instance: sync waits for one");
+            }
+            control.wait(UPLINK_POLL.min(interval));
+            continue;
+        }
+        if was_offline {
+            tracing::info!("an uplink appeared: syncing now");
+        }
         control.begin_round();
         let result = attempt(store, config, batch, control);
         control.end_round();
+        control.lock().failing = result.is_err();
         let wait = match result {
             Ok(report) => {
                 backoff.success();
@@ -412,6 +470,57 @@ pub fn run_loop(store: &Store, config: &Config, batch: usize, control: &SyncCont
         };
         control.wait(wait);
     }
+}
+
+/// How often the loop looks for an uplink while there is none.
+const UPLINK_POLL: Duration = Duration::from_secs(15);
+
+/// Whether the main instance can be reached from here, going by the kernel's routing table
+/// (`/proc/net/route`; unreadable: assumed reachable): a default route, or a main on this
+/// machine (`localhost`, a loopback address), or a main whose address is on a network
+/// a route leads to (a main on the LAN without internet).
+pub fn has_uplink(main_url: &str, routes: Option<&str>) -> bool {
+    let Some(routes) = routes else { return true };
+    let host = main_url
+        .split_once("://")
+        .map_or(main_url, |(_, rest)| rest)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let ip: Option<std::net::IpAddr> = host.parse().ok();
+    if ip.is_some_and(|ip| ip.is_loopback()) {
+        return true;
+    }
+    // Each route: interface, destination, gateway, flags, …, mask: addresses as the kernel
+    // holds them (network byte order in memory) printed as native integers in hex.
+    let hex = |s: &str| {
+        u32::from_str_radix(s, 16)
+            .ok()
+            .map(|v| u32::from_be_bytes(v.to_ne_bytes()))
+    };
+    routes.lines().skip(1).any(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (Some(dest), Some(mask)) = (cols.get(1).and_then(|d| hex(d)), cols.get(7).and_then(|m| hex(m))) else {
+            return false;
+        };
+        let flags = cols.get(3).and_then(|f| u16::from_str_radix(f, 16).ok()).unwrap_or(0);
+        let up = flags & 1 != 0;
+        let default = dest == 0 && mask == 0;
+        let reaches = match ip {
+            Some(std::net::IpAddr::V4(v4)) => u32::from(v4) & mask == dest & mask,
+            _ => false,
+        };
+        up && cols[0] != "lo" && (default || reaches)
+    })
 }
 
 /// Starts the periodic rounds of `copi serve` when `[sync]` names a main instance; `control`
@@ -507,6 +616,52 @@ mod tests {
             "{status}"
         );
         assert!(status["last_success"].is_null());
+    }
+
+    #[test]
+    fn an_uplink_is_a_route_to_the_main() {
+        let head = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
+        // wlan0 is the access point (10.42.0.0/24); eth0 has the default route via 192.168.1.1.
+        let ap = "wlan0\t00002A0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+        let lan = "eth0\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n";
+        let default = "eth0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n";
+        let down = "eth0\t00000000\t0101A8C0\t0002\t0\t0\t100\t00000000\t0\t0\t0\n";
+        let online = format!("{head}{ap}{lan}{default}");
+        let offline = format!("{head}{ap}");
+        let url = "https://www.communecter.org/co2";
+        assert!(has_uplink(url, Some(&online)));
+        assert!(!has_uplink(url, Some(&offline)));
+        assert!(
+            !has_uplink(url, Some(&format!("{head}{ap}{down}"))),
+            "a route that is down"
+        );
+        // A main on the LAN is reachable without internet; on the Wi-Fi side too; on this machine always.
+        let lan_only = format!("{head}{ap}{lan}");
+        assert!(has_uplink("http://192.168.1.20:8000", Some(&lan_only)));
+        assert!(!has_uplink("http://192.168.2.20:8000", Some(&lan_only)));
+        assert!(has_uplink("http://user@10.42.0.7/", Some(&offline)));
+        assert!(has_uplink("http://127.0.0.1:9000", Some(&offline)));
+        assert!(has_uplink("http://localhost:9000", Some(&offline)));
+        assert!(has_uplink("http://[::1]:9000", Some(&offline)));
+        // No routing table to read (not Linux): assume one.
+        assert!(has_uplink(url, None));
+    }
+
+    #[test]
+    fn the_led_says_syncing_then_offline_then_failing() {
+        let control = SyncControl::default();
+        assert_eq!(control.health(), SyncHealth::Idle, "not running");
+        control.set_state(LoopState::Running);
+        assert_eq!(control.health(), SyncHealth::Idle);
+        control.lock().offline = true;
+        assert_eq!(control.health(), SyncHealth::Offline);
+        assert_eq!(control.offline(), Some(true));
+        control.begin_round();
+        assert_eq!(control.health(), SyncHealth::Syncing);
+        control.end_round();
+        control.lock().offline = false;
+        control.lock().failing = true;
+        assert_eq!(control.health(), SyncHealth::Failing);
     }
 
     #[test]

@@ -63,6 +63,8 @@ async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
             "state": sync_state,
             // The round running now (phase, batches and changes so far, bytes, start), or null.
             "round": hub.sync.current(),
+            // Whether the loop waits for a route to the main (null: it does not run).
+            "offline": hub.sync.offline(),
         },
     })))
 }
