@@ -220,6 +220,7 @@ pub fn rocket(hub: Hub) -> Rocket<Build> {
         .attach(crate::web::portal_stage())
         .attach(crate::web::stage())
         .attach(crate::web::feeds_stage())
+        .attach(crate::web::ContentSecurity)
 }
 
 #[cfg(test)]

@@ -75,6 +75,42 @@ pub fn error_page_for(
 #[cfg(test)]
 mod tests;
 
+/// What a page may load and run: its own host only, nothing else (no CDN, no other origin,
+/// no inline script; inline styles are allowed for the SVG maps and the portal). Pages may
+/// not be framed, but `/embed/map`, whose own `frame-ancestors *` is kept.
+pub const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; \
+     form-action 'self'";
+
+/// Adds the [`PAGE_POLICY`] Content-Security-Policy to every HTML answer (Rocket's Shield
+/// already sends `X-Content-Type-Options: nosniff` and `X-Frame-Options`). An answer with a
+/// policy of its own keeps it, completed when it only says `frame-ancestors` (the embed).
+pub struct ContentSecurity;
+
+#[rocket::async_trait]
+impl rocket::fairing::Fairing for ContentSecurity {
+    fn info(&self) -> rocket::fairing::Info {
+        rocket::fairing::Info {
+            name: "Content-Security-Policy",
+            kind: rocket::fairing::Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, _req: &'r rocket::Request<'_>, res: &mut rocket::Response<'r>) {
+        let html = res.content_type().is_some_and(|c| c.is_html());
+        if !html {
+            return;
+        }
+        let own = res.headers().get_one("Content-Security-Policy").map(str::to_owned);
+        let policy = match own {
+            None => format!("{PAGE_POLICY}; frame-ancestors 'none'"),
+            Some(p) if p.trim_start().starts_with("frame-ancestors") => format!("{PAGE_POLICY}; {p}"),
+            Some(_) => return,
+        };
+        res.set_raw_header("Content-Security-Policy", policy);
+    }
+}
+
 /// Every page route, the assets, the feeds.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("web", |rocket| async {

@@ -761,3 +761,50 @@ fn anyone_proposes_an_event_that_waits_for_the_admin() {
         .dispatch();
     assert!(r.into_string().unwrap().contains("Bal folk du Moulin"));
 }
+
+#[test]
+fn pages_forbid_every_other_origin_and_framing_but_the_embed() {
+    let d = demo();
+    for uri in [
+        "/",
+        "/agenda",
+        "/map",
+        "/search?q=jardin",
+        "/nothing-here",
+        "/admin/login",
+        "/portal",
+    ] {
+        let r = d.client.get(uri).header(Header::new("Accept", "text/html")).dispatch();
+        let csp = r
+            .headers()
+            .get_one("Content-Security-Policy")
+            .unwrap_or_default()
+            .to_owned();
+        for part in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(part), "{uri}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-eval") && !csp.contains('*'), "{uri}: {csp}");
+        assert_eq!(r.headers().get_one("X-Content-Type-Options"), Some("nosniff"), "{uri}");
+    }
+    // The embeddable map keeps its own framing rule, inside the same policy.
+    let r = d.client.get("/embed/map").dispatch();
+    let csp = r
+        .headers()
+        .get_one("Content-Security-Policy")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.ends_with("frame-ancestors *"),
+        "{csp}"
+    );
+    // JSON has no page policy, but no sniffing either.
+    let r = d.client.get("/api/v1/status").dispatch();
+    assert_eq!(r.headers().get_one("Content-Security-Policy"), None);
+    assert_eq!(r.headers().get_one("X-Content-Type-Options"), Some("nosniff"));
+}

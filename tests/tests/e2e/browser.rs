@@ -105,7 +105,9 @@ fn the_browser_reaches_no_other_host() {
     let dir = TestDir::new();
     let server = Server::start(&dir, &[]);
     let browser = Browser::launch();
-    let page = browser.open(&format!("{}/portal", server.base));
+    // A document without the pages' Content-Security-Policy (which would stop these requests
+    // before they leave, see below): what stops them here is the harness.
+    let page = browser.open(&format!("{}/api/v1/status", server.base));
 
     // The hub itself is reachable from the page's scripts…
     let own = page.eval("fetch('/healthz').then(r => r.status, e => 'failed: ' + e)");
@@ -122,6 +124,15 @@ fn the_browser_reaches_no_other_host() {
          i.onerror = () => done('failed'); i.src = 'http://example.com/x.png'; })",
     );
     assert_eq!(img, "failed");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the browser reached {other}");
+
+    // On the hub's pages, the policy refuses other origins before any request is made.
+    let portal = browser.open(&format!("{}/portal", server.base));
+    let got = portal.eval(&format!(
+        "fetch('{other}/y', {{mode: 'no-cors', cache: 'no-store'}}).then(r => 'reached', e => 'failed')"
+    ));
+    assert_eq!(got, "failed");
+    assert!(portal.foreign_requests().is_empty(), "{:?}", portal.foreign_requests());
     assert_eq!(hits.load(Ordering::SeqCst), 0, "the browser reached {other}");
 
     // The requests were made, seen by the recorder and stopped at the dead proxy.
