@@ -38,6 +38,8 @@ pub enum Error {
     Store(rusqlite::Error),
     #[error("the hub's storage is full: nothing was changed; the admin must free space (old uploads, backups) before anything can be written")]
     StorageFull,
+    #[error("the hub's storage is read-only (the system stops writing to a failing card): nothing was changed; reading still works, the admin must check the card and restart the hub before anything can be written")]
+    StorageReadOnly,
     #[error("{0}")]
     Corrupt(String),
     #[error("{context}: {source}")]
@@ -85,6 +87,7 @@ impl Error {
             Error::Import(_) => "import",
             Error::Store(_) => "store",
             Error::StorageFull => "storage_full",
+            Error::StorageReadOnly => "storage_read_only",
             Error::Corrupt(_) => "corrupt",
             Error::Io { .. } => "io",
         }
@@ -103,14 +106,15 @@ impl Error {
             Error::UnsupportedMediaType(_) => 415,
             Error::Throttled { .. } => 429,
             Error::StorageFull => 507,
+            Error::StorageReadOnly => 503,
             Error::Config(_) | Error::Store(_) | Error::Corrupt(_) | Error::Io { .. } => 500,
         }
     }
 
     /// What a client is told. Server-side failures are not described to clients, except a
-    /// full disk, which the admin has to act on.
+    /// full or read-only disk, which the admin has to act on.
     pub fn public_message(&self) -> String {
-        if self.status() >= 500 && !matches!(self, Error::StorageFull) {
+        if self.status() >= 500 && !matches!(self, Error::StorageFull | Error::StorageReadOnly) {
             "the hub could not complete the request; the admin can find details in its logs".into()
         } else {
             self.to_string()

@@ -16,7 +16,9 @@ use serde_json::Value;
 /// The admin token every test hub is started with.
 pub const TOKEN: &str = "e2e-admin-token-0123456789abcdef";
 
-/// Path of the `copi` binary, built on first use with the same cargo that runs the tests.
+/// Path of the `copi` binary, built on first use with the same cargo that runs the tests:
+/// the debug build, or the release build (what a hub runs) with `COPI_E2E_RELEASE=1`, which
+/// `scripts/torture` sets for its full-size runs.
 pub fn copi_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -25,8 +27,13 @@ pub fn copi_bin() -> &'static Path {
             .parent()
             .expect("workspace root")
             .to_owned();
+        let release = std::env::var("COPI_E2E_RELEASE").is_ok_and(|v| v == "1");
+        let mut args = vec!["build", "--quiet", "-p", "copi", "--bin", "copi"];
+        if release {
+            args.extend(["--release", "--locked"]);
+        }
         let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "copi", "--bin", "copi"])
+            .args(&args)
             .current_dir(&root)
             .status()
             .expect("cargo build runs");
@@ -34,7 +41,7 @@ pub fn copi_bin() -> &'static Path {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("target"));
-        let bin = target.join("debug").join("copi");
+        let bin = target.join(if release { "release" } else { "debug" }).join("copi");
         assert!(bin.exists(), "{} missing after build", bin.display());
         bin
     })
@@ -209,6 +216,48 @@ impl Server {
                 .send_json(body.clone()),
         )
     }
+
+    /// PATCH with the admin token.
+    pub fn patch(&self, path: &str, body: &Value) -> (u16, Value) {
+        answer(
+            ureq::request("PATCH", &format!("{}{path}", self.base))
+                .set("Authorization", &format!("Bearer {TOKEN}"))
+                .timeout(Duration::from_secs(30))
+                .send_json(body.clone()),
+        )
+    }
+
+    /// DELETE with the admin token.
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        answer(
+            ureq::delete(&format!("{}{path}", self.base))
+                .set("Authorization", &format!("Bearer {TOKEN}"))
+                .timeout(Duration::from_secs(30))
+                .call(),
+        )
+    }
+
+    /// The server's process id (for /proc/PID/status and /proc/PID/fd).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// A size for a torture or soak test: the environment variable `name` if set (the full-size
+/// runs of `scripts/torture`), else the CI-sized `default`.
+pub fn size_from_env(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+/// A seed from the environment variable `name` (to replay a run), else a random one.
+pub fn seed_from_env(name: &str) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..))
 }
 
 impl Drop for Server {

@@ -471,6 +471,31 @@ async fn author_or_admin(
 
 // ---- elements made by persons -----------------------------------------------------------
 
+/// Whether `person` may hang an element under the `parentId` of `doc`: under themselves or
+/// an element they are a member of (else anyone could add to a festival's programme). The
+/// parent an element already has (`current`) is kept without a check.
+async fn may_hang_under(
+    hub: &Hub,
+    doc: &Map<String, Value>,
+    person: &ElementId,
+    current: Option<&ElementId>,
+) -> Answer<()> {
+    let Some(parent) = doc.get("parentId").filter(|p| !p.is_null() && p.as_str() != Some("")) else {
+        return Ok(());
+    };
+    let parent = model::id_from_value(parent).ok_or_else(|| invalid("parentId", "must be an element id"))?;
+    if &parent == person || Some(&parent) == current {
+        return Ok(());
+    }
+    let s = standing(hub, &parent, person)
+        .await
+        .map_err(|_| invalid("parentId", "is not an element on this hub"))?;
+    if !s.member() {
+        return Err(forbidden("only members of an element may add to it"));
+    }
+    Ok(())
+}
+
 /// The rank of the person routes on the paths of `elements.rs`: before its admin-token
 /// routes (default ranks are -12 to -1), to which their guards forward.
 const PERSON_FIRST: isize = -20;
@@ -501,17 +526,7 @@ async fn create_element(
     if doc.contains_key("links") {
         return Err(invalid("links", "are made by joining, inviting and following"));
     }
-    if let Some(parent) = doc.get("parentId").filter(|p| p.as_str() != Some("")) {
-        let parent = model::id_from_value(parent).ok_or_else(|| invalid("parentId", "must be an element id"))?;
-        if parent != user.person {
-            let s = standing(hub, &parent, &user.person)
-                .await
-                .map_err(|_| invalid("parentId", "is not an element on this hub"))?;
-            if !s.member() {
-                return Err(forbidden("only members of an element may add to it"));
-            }
-        }
-    }
+    may_hang_under(hub, &doc, &user.person, None).await?;
     let store = hub.store.clone();
     let e = blocking(move || store.create_element_by(&user.person, kind, doc, id)).await?;
     Ok((Status::Created, Json(e.to_json())))
@@ -549,6 +564,11 @@ async fn update_element(
     if patch.contains_key("creator") {
         return Err(invalid("creator", "cannot be changed"));
     }
+    let (store, wanted) = (hub.store.clone(), id.clone());
+    let current = blocking(move || store.get_element(&wanted, crate::store::Visibility::All))
+        .await?
+        .and_then(|e| e.doc.get("parentId").and_then(model::id_from_value));
+    may_hang_under(hub, &patch, &user.person, current.as_ref()).await?;
     let store = hub.store.clone();
     let e = blocking(move || store.update_element(&id, patch)).await?;
     Ok(Json(e.to_json()))

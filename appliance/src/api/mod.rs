@@ -69,6 +69,7 @@ impl Hub {
         let portal = crate::web::Portal {
             canonical: config.network.lan_name(),
             names: vec![config.network.mdns_name()],
+            captive: config.wifi.is_some(),
         };
         Ok(Hub {
             store,

@@ -7,23 +7,29 @@ use serde_json::{json, Map, Value};
 
 use super::{blocking, ApiResult, Hub, Viewer};
 
-/// 200 when the store answers a query.
+/// 200 when the store answers a query; `"status": "read_only"` when it can be read but not
+/// written (a card the kernel made read-only: restarting would not help, the admin must act).
 #[rocket::get("/healthz")]
 async fn healthz(hub: &State<Hub>) -> ApiResult<Json<Value>> {
     let store = hub.store.clone();
-    blocking(move || store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))).await?;
-    Ok(Json(json!({"status": "ok"})))
+    let read_only = blocking(move || {
+        store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))?;
+        Ok(store.is_read_only())
+    })
+    .await?;
+    Ok(Json(json!({"status": if read_only { "read_only" } else { "ok" }})))
 }
 
 #[rocket::get("/api/v1/status")]
 async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
     let store = hub.store.clone();
-    let (counts, records, last_seq, sync_state) = blocking(move || {
+    let (counts, records, last_seq, sync_state, read_only) = blocking(move || {
         Ok((
             store.count_elements(viewer.0)?,
             store.count_records()?,
             copi_sync::ChangeFeed::last_seq(&*store)?,
             store.sync_status()?,
+            store.is_read_only(),
         ))
     })
     .await?;
@@ -50,6 +56,8 @@ async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
         "records": records,
         "modules": hub.modules.on().iter().map(|m| m.as_str()).collect::<Vec<_>>(),
         "config_error": if viewer.0 == crate::store::Visibility::All { hub.config_error.clone() } else { None },
+        // Read-only: the kernel stopped writes to the card; reads work, writes answer 503.
+        "storage": {"read_only": read_only},
         "search": {
             "indexed_seq": hub.search.indexed_seq().0,
             "store_seq": last_seq.0,

@@ -20,11 +20,16 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_with(Config::default())
+}
+
+/// A hub with `config`'s settings, in a fresh data dir, with the admin token.
+fn fixture_with(config: Config) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         data: dir.path().to_owned(),
         admin_token: Some(TOKEN.into()),
-        ..Config::default()
+        ..config
     };
     let hub = Hub::open(config).unwrap();
     let store = hub.store.clone();
@@ -390,9 +395,20 @@ fn search_answers_with_items_facets_and_clear_errors() {
     }
 }
 
+/// A hub on its own access point.
+fn appliance() -> Fixture {
+    fixture_with(Config {
+        wifi: Some(crate::config::WifiConfig {
+            country: Some("FR".into()),
+            ..Default::default()
+        }),
+        ..Config::default()
+    })
+}
+
 #[test]
 fn captive_portal_probes_open_the_hub() {
-    let f = fixture();
+    let f = appliance();
     // Each OS's probe, with the host it really asks.
     for (host, path) in [
         ("connectivitycheck.gstatic.com", "/generate_204"),
@@ -455,4 +471,47 @@ fn the_machine_is_for_the_admin() {
     let body: Value = r.into_json().unwrap();
     assert!(body["disk"]["total_bytes"].as_u64().unwrap() > 0, "{body}");
     assert!(body["uptime_seconds"].as_u64().is_some(), "{body}");
+}
+
+/// Found by fuzzing (fuzz/, `api_request`): paths under `/api/` that no API route takes but
+/// a page route does (`/<kind>/<slug>`, `/<kind>/<slug>/graph`…) answered an HTML page.
+#[test]
+fn unknown_api_paths_get_json_errors() {
+    let f = fixture();
+    for uri in [
+        "/api/v2",
+        "/api/ve=type=26108&limit=5",
+        "/api/v1/graph",
+        "/api/v1/calendar.ics",
+        "/api/x/cooperative",
+        "/api/nothing/here/at/all",
+    ] {
+        let (status, body) = f.get(uri);
+        assert_error(status, &body, Status::NotFound);
+    }
+}
+
+/// A hub without an access point (a main on a server, reached by its DNS name) serves every
+/// host name: the captive portal would send its hubs' sync requests to the landing page.
+#[test]
+fn a_hub_without_an_access_point_answers_every_name() {
+    let f = fixture();
+    let r = f
+        .client
+        .get("/api/v1/status")
+        .header(Header::new("Host", "main.example.org"))
+        .dispatch();
+    assert_eq!(r.status(), Status::Ok);
+    let r = f
+        .client
+        .post("/api/v1/elements")
+        .header(Header::new("Host", "main.example.org"))
+        .header(auth())
+        .header(ContentType::JSON)
+        .body(json!({"kind": "project", "name": "Atelier vélo"}).to_string())
+        .dispatch();
+    assert_eq!(r.status(), Status::Created);
+    // The OS probes still open the landing page (they only matter on an access point).
+    let r = f.client.get("/generate_204").dispatch();
+    assert_eq!(r.status(), Status::Found);
 }

@@ -415,12 +415,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn io_error(context: &'static str) -> impl FnOnce(std::io::Error) -> Error {
-    move |e| {
-        if e.kind() == std::io::ErrorKind::StorageFull {
-            Error::StorageFull
-        } else {
-            Error::io(context)(e)
-        }
+    move |e| match e.kind() {
+        std::io::ErrorKind::StorageFull => Error::StorageFull,
+        std::io::ErrorKind::ReadOnlyFilesystem => Error::StorageReadOnly,
+        _ => Error::io(context)(e),
     }
 }
 

@@ -57,6 +57,10 @@ fn decode(bytes: &[u8], format: ImageFormat) -> Result<DynamicImage> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits());
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    // A side of 0 decodes (GIF allows it) but cannot be re-encoded.
+    if decoder.dimensions().0 == 0 || decoder.dimensions().1 == 0 {
+        return Err(invalid("is an image without pixels (a side of 0)"));
+    }
     if decoder.total_bytes() > MAX_DECODED_BYTES {
         return Err(too_large());
     }

@@ -259,3 +259,18 @@ fn names_are_cleaned() {
     assert_eq!(base_name("a\"b\u{202e}gpj.exe\n"), "abgpj.exe");
     assert_eq!(base_name(&"é".repeat(300)).chars().count(), MAX_NAME_CHARS);
 }
+
+/// Found by fuzzing (fuzz/, `upload_image`): a GIF whose screen is 0 pixels high decoded,
+/// then failed to re-encode, and the upload was a 500 instead of a 422.
+#[test]
+fn an_image_with_a_side_of_zero_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let gif: &[u8] = &[
+        0x47, 0x49, 0x46, 0x38, 0x37, 0x61, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2c, 0xd5, 0x45, 0x78, 0x69,
+        0x66, 0x00, 0x00, 0x00, 0xd8, 0xff, 0xd3, 0xee, 0x85, 0xc4, 0x03, 0x03, 0x3a, 0x03, 0x25, 0x32, 0x70, 0x44,
+        0x01, 0x01, 0x12, 0x46, 0x46, 0x2d, 0xd9, 0x09, 0x09,
+    ];
+    let e = refused(dir.path(), gif, "flat.gif", Some("image/gif"));
+    assert_eq!(e.status(), 422, "{e}");
+    assert!(e.to_string().contains("without pixels"), "{e}");
+}

@@ -180,15 +180,30 @@ impl Store {
     /// back (changing nothing) if it fails.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
+        let out = Self::transaction(&mut conn, f).map_err(|e| classify_write_error(e, || self.is_read_only()))?;
         drop(conn);
         self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
         let mut subscribers = self.subscribers.lock().unwrap_or_else(|e| e.into_inner());
         // A full channel already holds a wake-up; a closed one is forgotten.
         subscribers.retain(|s| !matches!(s.try_send(()), Err(std::sync::mpsc::TrySendError::Disconnected(_))));
         Ok(out)
+    }
+
+    fn transaction<T>(conn: &mut Connection, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Whether the data dir's filesystem refuses writes now: the kernel remounts a card's
+    /// ext4 read-only after I/O errors. Opening the database for writing tells, and writes
+    /// nothing.
+    pub fn is_read_only(&self) -> bool {
+        matches!(
+            std::fs::OpenOptions::new().append(true).open(&self.path),
+            Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem
+        )
     }
 
     /// A number that changes after every committed write of this process.
@@ -219,6 +234,15 @@ impl Store {
         }
         elements::check_facts(self, repair, &mut report)?;
         Ok(report)
+    }
+}
+
+/// A failed write on a read-only filesystem says so (SQLite only reports an I/O error),
+/// so that clients and the admin get "read-only" rather than "the data store failed".
+fn classify_write_error(e: Error, read_only: impl Fn() -> bool) -> Error {
+    match e {
+        Error::Store(_) | Error::Io { .. } if read_only() => Error::StorageReadOnly,
+        e => e,
     }
 }
 

@@ -290,3 +290,29 @@ fn check_finds_and_repairs_stale_columns() {
     assert_eq!(report.repaired.len(), 1);
     assert!(store.check(false).unwrap().problems.is_empty());
 }
+
+#[test]
+fn a_write_failing_on_a_read_only_filesystem_says_so() {
+    let io = || Error::Store(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(778), None));
+    let e = classify_write_error(io(), || true);
+    assert!(matches!(e, Error::StorageReadOnly), "{e:?}");
+    assert_eq!((e.status(), e.code()), (503, "storage_read_only"));
+    assert!(e.public_message().contains("read-only"), "{}", e.public_message());
+    // The same failure on a writable card stays a store failure, told to no client.
+    let e = classify_write_error(io(), || false);
+    assert!(matches!(e, Error::Store(_)), "{e:?}");
+    assert!(!e.public_message().contains("SQLite"));
+    // What the client caused, or a full card, is never taken for a read-only one.
+    let e = classify_write_error(Error::BadRequest("nope".into()), || panic!("no probe needed"));
+    assert!(matches!(e, Error::BadRequest(_)));
+    assert!(matches!(
+        classify_write_error(Error::StorageFull, || true),
+        Error::StorageFull
+    ));
+    // A store in a writable dir is not read-only, and probing it changes nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let before = std::fs::metadata(store.path()).unwrap().len();
+    assert!(!store.is_read_only());
+    assert_eq!(std::fs::metadata(store.path()).unwrap().len(), before);
+}

@@ -25,6 +25,9 @@ pub(super) fn render(wifi: &WifiConfig, ssid: &str) -> String {
     s.push_str("wmm_enabled=1\n");
     s.push_str("auth_algs=1\n");
     s.push_str("ignore_broadcast_ssid=0\n");
+    s.push_str("# Visitors' devices reach the hub, never each other: no neighbour can pose as the hub\n");
+    s.push_str("# (ARP spoofing) or serve pages to the others.\n");
+    s.push_str("ap_isolate=1\n");
     match &wifi.passphrase {
         Some(passphrase) => {
             s.push_str("# WPA2 with a passphrase.\n");

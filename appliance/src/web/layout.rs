@@ -273,9 +273,9 @@ pub fn error_page(ctx: &Ctx<'_>, status: u16, detail: &str) -> Markup {
     )
 }
 
-/// Inline JSON-LD (schema.org) for `<head>`: `</` is escaped so the text cannot close the
-/// script element.
+/// Inline JSON-LD (schema.org) for `<head>`: every `<` is written `\u003c` (the same JSON),
+/// so no text can close the script element or put the parser in another state (`<!--<script>`).
 pub fn json_ld(value: &serde_json::Value) -> Markup {
-    let text = value.to_string().replace("</", "<\\/");
+    let text = value.to_string().replace('<', "\\u003c");
     html! { script type="application/ld+json" { (PreEscaped(text)) } }
 }

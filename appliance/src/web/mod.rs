@@ -74,6 +74,8 @@ pub fn error_page_for(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod threat_tests;
 
 /// What a page may load and run: its own host only, nothing else (no CDN, no other origin,
 /// no inline script; inline styles are allowed for the SVG maps and the portal). Pages may

@@ -41,6 +41,11 @@ pub struct Failure(pub Status, pub String);
 
 impl<'r> Responder<'r, 'static> for Failure {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        // Page routes such as `/<kind>/<slug>` also match paths under `/api/`, whose errors
+        // are JSON: the catcher answers those.
+        if req.uri().path().starts_with("/api/") {
+            return Err(self.0);
+        }
         Response::build_from(RawHtml(self.1).respond_to(req)?)
             .status(self.0)
             .header(Header::new("Cache-Control", "no-store"))

@@ -5,10 +5,12 @@
 //! they were sent. The hub answers every probe with a redirect to its landing page (over
 //! plain HTTP: the window follows redirects but never accepts an HTTPS one for a portal),
 //! and any request for a host name that is not the hub's (dnsmasq sends every name to the
-//! hub when offline) is redirected the same way.
+//! hub when offline) is redirected the same way. That last part only on an appliance (a
+//! `[wifi]` table): a hub on a server, a main reached by its DNS name, answers every name.
 
+use rocket::data::Data;
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::{ContentType, Header, Method, Status};
 use rocket::response::content::RawHtml;
 use rocket::response::Redirect;
 use rocket::{Request, Response, State};
@@ -23,6 +25,9 @@ pub struct Portal {
     /// Other names the hub answers to (`copi.local`, …); IP addresses and `localhost`
     /// always count.
     pub names: Vec<String>,
+    /// Whether requests for other host names go to the landing page: only on the hub's own
+    /// access point, where dnsmasq sends every name to the hub.
+    pub captive: bool,
 }
 
 impl Default for Portal {
@@ -30,6 +35,7 @@ impl Default for Portal {
         Portal {
             canonical: "copi.lan".into(),
             names: vec!["copi.local".into()],
+            captive: true,
         }
     }
 }
@@ -37,6 +43,11 @@ impl Default for Portal {
 impl Portal {
     pub fn landing_url(&self) -> String {
         format!("http://{}/portal", self.canonical)
+    }
+
+    /// Whether a request for `host` goes to the landing page instead of its route.
+    pub fn is_foreign(&self, host: &str) -> bool {
+        self.captive && !self.is_own_host(host)
     }
 
     /// Whether a request's `Host` names this hub.
@@ -174,14 +185,28 @@ impl Fairing for ForeignHosts {
     fn info(&self) -> Info {
         Info {
             name: "captive portal: foreign hosts",
-            kind: Kind::Response,
+            kind: Kind::Request | Kind::Response,
+        }
+    }
+
+    /// A request for another host that could change something (a page of another site whose
+    /// name now points at the hub: DNS rebinding) never reaches its handler: it is routed to the
+    /// landing page, and answered with the redirect below.
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        let foreign = req
+            .rocket()
+            .state::<Hub>()
+            .is_some_and(|hub| hub.portal.is_foreign(req.headers().get_one("Host").unwrap_or("")));
+        if foreign && !matches!(req.method(), Method::Get | Method::Head | Method::Options) {
+            req.set_method(Method::Get);
+            req.set_uri(rocket::http::uri::Origin::path_only("/portal"));
         }
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         let Some(hub) = req.rocket().state::<Hub>() else { return };
         let host = req.headers().get_one("Host").unwrap_or("");
-        if hub.portal.is_own_host(host) {
+        if !hub.portal.is_foreign(host) {
             return;
         }
         let body = format!("<a href=\"{0}\">{0}</a>", hub.portal.landing_url());
@@ -235,6 +260,10 @@ mod tests {
         check(&p, "connectivitycheck.gstatic.com", false);
         check(&p, "captive.apple.com", false);
         check(&p, "www.msftconnecttest.com:80", false);
+        assert!(p.is_foreign("captive.apple.com") && !p.is_foreign("copi.lan"));
+        // A hub without an access point (a main on a server) answers to every name.
+        let server = Portal { captive: false, ..p };
+        assert!(!server.is_foreign("main.example.org") && !server.is_foreign("copi.lan"));
     }
 
     #[test]
