@@ -78,6 +78,31 @@ pub struct Interface {
     pub carrier: Option<bool>,
 }
 
+/// The hub process's own memory, from `/proc/self/status`.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct ProcessMemory {
+    /// Resident now (`VmRSS`).
+    pub rss_bytes: u64,
+    /// The most it was resident since it started (`VmHWM`).
+    pub peak_rss_bytes: u64,
+}
+
+/// This process's resident memory, or `None` where `/proc` does not tell.
+pub fn process_memory() -> Option<ProcessMemory> {
+    parse_process_status(&std::fs::read_to_string("/proc/self/status").ok()?)
+}
+
+fn parse_process_status(text: &str) -> Option<ProcessMemory> {
+    let kib = |name: &str| {
+        let line = text.lines().find(|l| l.starts_with(name))?;
+        line[name.len()..].split_whitespace().next()?.parse::<u64>().ok()
+    };
+    Some(ProcessMemory {
+        rss_bytes: kib("VmRSS:")? * 1024,
+        peak_rss_bytes: kib("VmHWM:")? * 1024,
+    })
+}
+
 /// Where the facts are read from.
 #[derive(Debug, Clone)]
 pub struct Sources {
@@ -234,6 +259,16 @@ fn count_stations(socket: &Path) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_process_memory_is_read_from_its_status() {
+        let status = "Name:\tcopi\nVmPeak:\t  812345 kB\nVmHWM:\t   34100 kB\nVmRSS:\t   17408 kB\nThreads:\t9\n";
+        let m = parse_process_status(status).unwrap();
+        assert_eq!((m.rss_bytes, m.peak_rss_bytes), (17408 * 1024, 34100 * 1024));
+        assert_eq!(parse_process_status("Name:\tcopi\n"), None);
+        // This very process has some.
+        assert!(process_memory().unwrap().rss_bytes > 0);
+    }
 
     fn write(root: &Path, path: &str, text: &str) {
         let p = root.join(path);

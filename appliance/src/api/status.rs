@@ -50,6 +50,8 @@ async fn status(hub: &State<Hub>, viewer: Viewer) -> ApiResult<Json<Value>> {
         "version": env!("CARGO_PKG_VERSION"),
         "instance": hub.store.instance().id,
         "uptime_seconds": hub.started.elapsed().as_secs(),
+        // The hub's resident memory now and at its peak (SPEC §8's memory bars), or null.
+        "memory": crate::sysinfo::process_memory(),
         "territories": identity.territories.iter().map(|s| json!({"scope": s.to_string(), "label": s.label()})).collect::<Vec<_>>(),
         "elements": elements,
         "elements_total": total,

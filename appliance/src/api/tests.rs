@@ -89,6 +89,8 @@ fn health_and_status() {
     assert_eq!(body["elements_total"], json!(1));
     assert_eq!(body["version"], json!(env!("CARGO_PKG_VERSION")));
     assert!(body["uptime_seconds"].is_u64());
+    assert!(body["memory"]["rss_bytes"].as_u64().unwrap() > 0, "{body}");
+    assert!(body["memory"]["peak_rss_bytes"].as_u64() >= body["memory"]["rss_bytes"].as_u64());
 }
 
 #[test]
