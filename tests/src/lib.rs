@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod communecter_main;
+pub mod soak;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

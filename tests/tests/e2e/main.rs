@@ -9,6 +9,7 @@ mod demo;
 mod feeds;
 mod mail;
 mod render;
+mod soak;
 mod sync;
 mod sync_communecter;
 mod sync_faults;
