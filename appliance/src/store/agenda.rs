@@ -202,48 +202,82 @@ fn query_ids<T>(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The agenda's query: ids, starts and creation sequences of at most `limit + 1` events.
+fn agenda_sql(q: &AgendaQuery, limit: usize) -> Result<(String, Vec<SqlValue>)> {
+    let mut sql = String::from("SELECT id, start_at, created_seq FROM ");
+    let mut args: Vec<SqlValue> = Vec::new();
+    if let Some(parent) = &q.parent {
+        // The element's events are few: each way of belonging is an index lookup, and the
+        // rows are read by id. (As `OR`s in the WHERE clause, SQLite walked every event in
+        // start order, reading each document for its `organizerId`.) CROSS JOIN keeps
+        // that order of the loops.
+        sql.push_str(
+            "(SELECT id AS belongs FROM elements WHERE parent_id = ?
+              UNION SELECT element_id FROM links WHERE other_id = ? AND link_type = 'organizer'
+              UNION SELECT id FROM elements WHERE kind = 'event' AND json_extract(doc, '$.organizerId') = ?)
+             CROSS JOIN elements ON id = belongs",
+        );
+        for _ in 0..3 {
+            args.push(parent.as_str().to_owned().into());
+        }
+    } else {
+        sql.push_str("elements");
+    }
+    sql.push_str(" WHERE kind = 'event' AND start_at IS NOT NULL");
+    if q.visibility == Visibility::Public {
+        super::elements::public_condition(&mut sql, &mut args, &q.member_of);
+    }
+    if let Some(to) = q.to {
+        sql.push_str(" AND start_at < ?");
+        args.push(to.into());
+    }
+    if let Some(from) = q.from {
+        // Still running at `from`, or an instant at or after it.
+        sql.push_str(" AND (start_at >= ? OR coalesce(end_at, start_at) > ?)");
+        args.push(from.into());
+        args.push(from.into());
+    }
+    push_tags(&mut sql, &mut args, "id", &q.tags);
+    push_scopes(&mut sql, &mut args, "", &q.scopes);
+    if let Some(cursor) = &q.cursor {
+        let (start, seq) = parse_agenda_cursor(cursor)?;
+        sql.push_str(" AND (start_at, created_seq) > (?, ?)");
+        args.push(start.into());
+        args.push(seq.into());
+    }
+    sql.push_str(" ORDER BY start_at, created_seq LIMIT ?");
+    args.push(((limit + 1) as i64).into());
+    Ok((sql, args))
+}
+
+/// The live feed's query: at most `limit + 1` posts, newest first, with their element's id.
+/// SQLite walks the posts in `records_live` (migration 0012), not the comments and documents.
+fn live_sql(q: &LiveQuery, limit: usize) -> Result<(String, Vec<SqlValue>)> {
+    let mut sql = String::from(
+        "SELECT r.id, r.doc, r.created_seq, r.element_id FROM records r
+         LEFT JOIN elements e ON e.id = r.element_id
+         WHERE r.kind = 'news' AND r.audience = ?",
+    );
+    let mut args: Vec<SqlValue> = vec![Audience::Public.as_str().to_owned().into()];
+    if q.visibility == Visibility::Public {
+        sql.push_str(" AND coalesce(e.private, 0) = 0 AND e.moderation IS NULL AND r.moderation IS NULL");
+    }
+    push_scopes(&mut sql, &mut args, "e.", &q.scopes);
+    if let Some(cursor) = &q.cursor {
+        sql.push_str(" AND r.created_seq < ?");
+        args.push(parse_live_cursor(cursor)?.into());
+    }
+    sql.push_str(" ORDER BY r.created_seq DESC LIMIT ?");
+    args.push(((limit + 1) as i64).into());
+    Ok((sql, args))
+}
+
 impl Store {
     /// Events overlapping `[from, to)` (an event without an end counts as its start), by
     /// start then creation, one page at a time.
     pub fn agenda(&self, q: &AgendaQuery) -> Result<Page<Element>> {
         let limit = q.limit.clamp(1, AGENDA_MAX_LIMIT);
-        let mut sql = String::from(
-            "SELECT id, start_at, created_seq FROM elements WHERE kind = 'event' AND start_at IS NOT NULL",
-        );
-        let mut args: Vec<SqlValue> = Vec::new();
-        if q.visibility == Visibility::Public {
-            super::elements::public_condition(&mut sql, &mut args, &q.member_of);
-        }
-        if let Some(to) = q.to {
-            sql.push_str(" AND start_at < ?");
-            args.push(to.into());
-        }
-        if let Some(from) = q.from {
-            // Still running at `from`, or an instant at or after it.
-            sql.push_str(" AND (start_at >= ? OR coalesce(end_at, start_at) > ?)");
-            args.push(from.into());
-            args.push(from.into());
-        }
-        if let Some(parent) = &q.parent {
-            sql.push_str(
-                " AND (parent_id = ?
-                       OR id IN (SELECT element_id FROM links WHERE other_id = ? AND link_type = 'organizer')
-                       OR json_extract(doc, '$.organizerId') = ?)",
-            );
-            for _ in 0..3 {
-                args.push(parent.as_str().to_owned().into());
-            }
-        }
-        push_tags(&mut sql, &mut args, "id", &q.tags);
-        push_scopes(&mut sql, &mut args, "", &q.scopes);
-        if let Some(cursor) = &q.cursor {
-            let (start, seq) = parse_agenda_cursor(cursor)?;
-            sql.push_str(" AND (start_at, created_seq) > (?, ?)");
-            args.push(start.into());
-            args.push(seq.into());
-        }
-        sql.push_str(" ORDER BY start_at, created_seq LIMIT ?");
-        args.push(((limit + 1) as i64).into());
+        let (sql, args) = agenda_sql(q, limit)?;
         self.read(|c| {
             let rows: Vec<(String, i64, i64)> = query_ids(c, &sql, &args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             let next = (rows.len() > limit).then(|| {
@@ -262,22 +296,7 @@ impl Store {
     /// with its element (`None` when the element is not on this hub).
     pub fn live(&self, q: &LiveQuery) -> Result<Page<(Record, Option<Element>)>> {
         let limit = q.limit.clamp(1, LIVE_MAX_LIMIT);
-        let mut sql = String::from(
-            "SELECT r.id, r.doc, r.created_seq, r.element_id FROM records r
-             LEFT JOIN elements e ON e.id = r.element_id
-             WHERE r.kind = 'news' AND r.audience = ?",
-        );
-        let mut args: Vec<SqlValue> = vec![Audience::Public.as_str().to_owned().into()];
-        if q.visibility == Visibility::Public {
-            sql.push_str(" AND coalesce(e.private, 0) = 0 AND e.moderation IS NULL AND r.moderation IS NULL");
-        }
-        push_scopes(&mut sql, &mut args, "e.", &q.scopes);
-        if let Some(cursor) = &q.cursor {
-            sql.push_str(" AND r.created_seq < ?");
-            args.push(parse_live_cursor(cursor)?.into());
-        }
-        sql.push_str(" ORDER BY r.created_seq DESC LIMIT ?");
-        args.push(((limit + 1) as i64).into());
+        let (sql, args) = live_sql(q, limit)?;
         self.read(|c| {
             let rows: Vec<(String, String, i64, Option<String>)> =
                 query_ids(c, &sql, &args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
@@ -472,6 +491,227 @@ mod tests {
         };
         assert_eq!(names(&s.agenda(&of(&festival.id)).unwrap()), ["concert"]);
         assert_eq!(names(&s.agenda(&of(&org.id)).unwrap()), ["atelier", "by id"]);
+    }
+
+    /// The agenda of `parent` as the query was before 0012: the three ways of belonging as
+    /// `OR`s in the WHERE clause (which made SQLite read every event's document).
+    fn agenda_with_ors(s: &Store, q: &AgendaQuery) -> (Vec<String>, Option<String>) {
+        let parent = q.parent.clone().unwrap();
+        let limit = q.limit.clamp(1, AGENDA_MAX_LIMIT);
+        let (sql, rest) = agenda_sql(
+            &AgendaQuery {
+                parent: None,
+                ..q.clone()
+            },
+            limit,
+        )
+        .unwrap();
+        let sql = sql.replacen(
+            "start_at IS NOT NULL",
+            "start_at IS NOT NULL AND (parent_id = ?
+                OR id IN (SELECT element_id FROM links WHERE other_id = ? AND link_type = 'organizer')
+                OR json_extract(doc, '$.organizerId') = ?)",
+            1,
+        );
+        let mut args: Vec<SqlValue> = vec![SqlValue::from(parent.as_str().to_owned()); 3];
+        args.extend(rest);
+        let rows: Vec<(String, i64, i64)> = s
+            .read(|c| query_ids(c, &sql, &args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+            .unwrap();
+        let next = (rows.len() > limit).then(|| format!("e{}.{}", rows[limit - 1].1, rows[limit - 1].2));
+        (rows.into_iter().take(limit).map(|r| r.0).collect(), next)
+    }
+
+    #[test]
+    fn an_event_page_lists_the_same_events_as_before() {
+        let (_d, s) = store();
+        let org = s
+            .create_element(Kind::Organization, doc(json!({"name": "Asso", "type": "NGO"})), None)
+            .unwrap();
+        let other = s
+            .create_element(Kind::Organization, doc(json!({"name": "Autre", "type": "NGO"})), None)
+            .unwrap();
+        let festival = event(&s, "festival", "2026-07-01 10:00", Some("2026-07-05 10:00"), json!({}));
+        let sub = |name: &str, start: &str, extra: Value| {
+            let mut d = doc(json!({"parentId": festival.id.as_str(), "parentType": "events"}));
+            d.extend(doc(extra));
+            event(&s, name, start, None, Value::Object(d))
+        };
+        sub("concert", "2026-07-01 20:00", json!({"tags": ["musique"]}));
+        sub("bal", "2026-07-02 20:00", json!({}));
+        sub("même heure", "2026-07-02 20:00", json!({}));
+        let secret = sub(
+            "répétition",
+            "2026-07-03 20:00",
+            json!({"preferences": {"private": true}}),
+        );
+        let hidden = sub("caché", "2026-07-04 20:00", json!({}));
+        s.moderate(
+            &super::super::Target::new(super::super::TargetKind::Element, hidden.id.clone()),
+            super::super::ModerationAction::Hide,
+        )
+        .unwrap();
+        // Organised by `org`: a link, `organizerId`, both, and a sub-event of the festival
+        // also organised by it.
+        let linked = event(&s, "atelier", "2026-06-01 10:00", None, json!({"tags": ["musique"]}));
+        s.link(&linked.id, "organizer", &org.id, Map::new()).unwrap();
+        event(
+            &s,
+            "par id",
+            "2026-06-02 10:00",
+            None,
+            json!({"organizerId": org.id.as_str()}),
+        );
+        let both = event(
+            &s,
+            "les deux",
+            "2025-06-02 10:00",
+            None,
+            json!({"organizerId": org.id.as_str()}),
+        );
+        s.link(&both.id, "organizer", &org.id, Map::new()).unwrap();
+        let shared = sub(
+            "scène ouverte",
+            "2026-07-01 22:00",
+            json!({"organizerId": org.id.as_str()}),
+        );
+        s.link(&shared.id, "organizer", &org.id, Map::new()).unwrap();
+        let private_org = event(
+            &s,
+            "réunion",
+            "2026-06-03 10:00",
+            None,
+            json!({"organizerId": org.id.as_str(), "preferences": {"private": true}}),
+        );
+        // Someone else's, and a member of the organisation (not an event) linked to it.
+        let theirs = event(
+            &s,
+            "ailleurs",
+            "2026-06-01 10:00",
+            None,
+            json!({"organizerId": other.id.as_str()}),
+        );
+        s.link(&theirs.id, "organizer", &other.id, Map::new()).unwrap();
+        let person = s
+            .create_element(Kind::Person, doc(json!({"name": "Léa"})), None)
+            .unwrap();
+        s.link(&org.id, "members", &person.id, Map::new()).unwrap();
+
+        let mut compared = 0;
+        for parent in [&org.id, &festival.id, &other.id, &person.id, &secret.id] {
+            for (visibility, member_of) in [
+                (Visibility::Public, vec![]),
+                (Visibility::Public, vec![secret.id.clone(), private_org.id.clone()]),
+                (Visibility::All, vec![]),
+            ] {
+                for (tags, from, to) in [
+                    (vec![], None, None),
+                    (vec!["musique".to_owned()], None, None),
+                    (
+                        vec![],
+                        Some(ts("2026-06-02T12:00:00Z")),
+                        Some(ts("2026-07-02T20:00:00Z")),
+                    ),
+                ] {
+                    for limit in [1, 2, 100] {
+                        let mut q = AgendaQuery {
+                            parent: Some(parent.clone()),
+                            visibility,
+                            member_of: member_of.clone(),
+                            tags: tags.clone(),
+                            from,
+                            to,
+                            limit,
+                            ..AgendaQuery::default()
+                        };
+                        loop {
+                            let page = s.agenda(&q).unwrap();
+                            let ids: Vec<String> = page.items.iter().map(|e| e.id.to_string()).collect();
+                            assert_eq!((ids, page.next.clone()), agenda_with_ors(&s, &q), "{q:?}");
+                            compared += 1;
+                            let Some(next) = page.next else { break };
+                            q.cursor = Some(next);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 100);
+        let of = |id: &ElementId, visibility| AgendaQuery {
+            parent: Some(id.clone()),
+            visibility,
+            limit: 100,
+            ..AgendaQuery::default()
+        };
+        assert_eq!(
+            names(&s.agenda(&of(&org.id, Visibility::Public)).unwrap()),
+            ["les deux", "atelier", "par id", "scène ouverte"]
+        );
+        assert_eq!(names(&s.agenda(&of(&org.id, Visibility::All)).unwrap()).len(), 5);
+        assert_eq!(
+            names(&s.agenda(&of(&festival.id, Visibility::Public)).unwrap()),
+            ["concert", "scène ouverte", "bal", "même heure"]
+        );
+        assert_eq!(names(&s.agenda(&of(&festival.id, Visibility::All)).unwrap()).len(), 6);
+    }
+
+    /// The plan SQLite chooses for a query, one step a line.
+    fn plan(s: &Store, (sql, args): (String, Vec<SqlValue>)) -> String {
+        s.read(|c| {
+            let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, String>(3))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?.join("\n"))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn event_pages_and_the_live_feed_read_through_indexes() {
+        let (_d, s) = store();
+        let id = ElementId::generate();
+        for q in [
+            AgendaQuery {
+                parent: Some(id.clone()),
+                ..AgendaQuery::default()
+            },
+            AgendaQuery {
+                parent: Some(id.clone()),
+                member_of: vec![ElementId::generate()],
+                tags: vec!["musique".into()],
+                scopes: Scope::parse_list("dep:26").unwrap(),
+                from: Some(0),
+                cursor: Some("e1.1".into()),
+                ..AgendaQuery::default()
+            },
+            AgendaQuery {
+                parent: Some(id.clone()),
+                visibility: Visibility::All,
+                ..AgendaQuery::default()
+            },
+        ] {
+            let plan = plan(&s, agenda_sql(&q, 100).unwrap());
+            for index in ["elements_parent", "links_other", "elements_organizer"] {
+                assert!(plan.contains(&format!("INDEX {index} ")), "{index}: {plan}");
+            }
+            assert!(!plan.contains("SCAN elements"), "{plan}");
+            assert!(!plan.contains("elements_agenda"), "{plan}");
+        }
+        for q in [
+            LiveQuery::default(),
+            LiveQuery {
+                scopes: Scope::parse_list("dep:26").unwrap(),
+                cursor: Some("p10".into()),
+                ..LiveQuery::default()
+            },
+            LiveQuery {
+                visibility: Visibility::All,
+                ..LiveQuery::default()
+            },
+        ] {
+            let plan = plan(&s, live_sql(&q, 20).unwrap());
+            assert!(plan.contains("USING INDEX records_live"), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+        }
     }
 
     #[test]

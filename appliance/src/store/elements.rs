@@ -572,13 +572,13 @@ impl Store {
         })
     }
 
-    /// How many elements of each kind the viewer can see.
+    /// How many elements of each kind the viewer can see. Read from `element_counts`, which
+    /// triggers keep in the transaction of every write (migration 0012): the home page shows
+    /// these on every render, and counting the rows took 15 ms at 20k elements.
     pub fn count_elements(&self, visibility: Visibility) -> Result<BTreeMap<Kind, u64>> {
         let sql = match visibility {
-            Visibility::Public => {
-                "SELECT kind, count(*) FROM elements WHERE private = 0 AND moderation IS NULL GROUP BY kind"
-            }
-            Visibility::All => "SELECT kind, count(*) FROM elements GROUP BY kind",
+            Visibility::Public => "SELECT kind, n FROM element_counts WHERE public = 1",
+            Visibility::All => "SELECT kind, sum(n) FROM element_counts GROUP BY kind",
         };
         self.read(|c| {
             let mut counts: BTreeMap<Kind, u64> = Kind::ALL.iter().map(|k| (*k, 0)).collect();
@@ -587,7 +587,7 @@ impl Store {
             for row in rows {
                 let (kind, n) = row?;
                 if let Some(k) = Kind::parse(&kind) {
-                    counts.insert(k, n as u64);
+                    counts.insert(k, n.max(0) as u64);
                 }
             }
             Ok(counts)
@@ -774,7 +774,45 @@ pub(super) fn check_facts(store: &Store, repair: bool, report: &mut CheckReport)
             report.repaired.push(format!("element {id}: columns recomputed"));
         }
     }
+    check_counts(store, repair, report)?;
     report.records =
         store.read(|c| Ok(c.query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))? as usize))?;
+    Ok(())
+}
+
+/// Counts of elements per kind and publicity, as `element_counts` keeps them.
+const COUNTED: &str = "SELECT kind, public, n FROM element_counts WHERE n != 0 ORDER BY kind, public";
+
+/// The same, counted from the rows.
+const RECOUNTED: &str =
+    "SELECT kind, private = 0 AND moderation IS NULL, count(*) FROM elements GROUP BY 1, 2 ORDER BY 1, 2";
+
+fn counts(conn: &Connection, sql: &str) -> Result<Vec<(String, bool, i64)>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// `copi check`: the counts the home page shows are those of the rows. The triggers keep them
+/// so; a database edited by hand (or damaged) may not be, and a repair recounts.
+fn check_counts(store: &Store, repair: bool, report: &mut CheckReport) -> Result<()> {
+    let (kept, rows) = store.read(|c| Ok((counts(c, COUNTED)?, counts(c, RECOUNTED)?)))?;
+    if kept == rows {
+        return Ok(());
+    }
+    report
+        .problems
+        .push("element counts per kind differ from the elements".to_owned());
+    if repair {
+        store.write(|tx| {
+            tx.execute("DELETE FROM element_counts", [])?;
+            tx.execute(
+                &format!("INSERT INTO element_counts (kind, public, n) SELECT * FROM ({RECOUNTED})"),
+                [],
+            )?;
+            Ok(())
+        })?;
+        report.repaired.push("element counts recounted".to_owned());
+    }
     Ok(())
 }

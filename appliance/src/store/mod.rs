@@ -64,6 +64,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_hub_tokens", include_str!("migrations/0009_hub_tokens.sql")),
     ("0010_sync_records", include_str!("migrations/0010_sync_records.sql")),
     ("0011_mail", include_str!("migrations/0011_mail.sql")),
+    ("0012_read_paths", include_str!("migrations/0012_read_paths.sql")),
 ];
 
 /// Read connections kept open between requests.
