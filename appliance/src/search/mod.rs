@@ -33,8 +33,27 @@ pub const INDEX_DIR: &str = "index";
 /// Changes applied per commit while catching up.
 const BATCH: usize = 1000;
 
+/// The indexing thread's memory budget: tantivy's minimum (a segment is written when it is
+/// reached, so a rebuild makes segments of this size).
+const WRITER_BUDGET: usize = 15_000_000;
+
+/// Decompressed doc store blocks each segment reader keeps.
+const DOC_STORE_CACHE_BLOCKS: usize = 8;
+
 fn index_error(e: tantivy::TantivyError) -> Error {
     Error::Corrupt(format!("search index: {e}"))
+}
+
+/// Why the index's writer could not be had. Only a lock another process holds is a
+/// conflict; a lock file that cannot be written (a card the kernel made read-only) is not,
+/// so the hub still starts and serves with the index in memory.
+fn writer_error(e: tantivy::TantivyError) -> Error {
+    match e {
+        tantivy::TantivyError::LockFailure(tantivy::directory::error::LockError::LockBusy, _) => Error::Conflict(
+            "the search index is in use by another copi process (is the hub running? stop it first)".into(),
+        ),
+        e => index_error(e),
+    }
 }
 
 pub struct SearchIndex {
@@ -120,15 +139,24 @@ impl SearchIndex {
 
     fn finish(dir: PathBuf, index: Index, fields: Fields) -> Result<SearchIndex> {
         schema::register(index.tokenizers());
-        let writer = index.writer_with_num_threads(1, 15_000_000).map_err(|e| match e {
-            tantivy::TantivyError::LockFailure(..) => Error::Conflict(
-                "the search index is in use by another copi process (is the hub running? stop it first)".into(),
-            ),
-            e => index_error(e),
-        })?;
+        // Sized for a 512 MB Pi under steady writes (issue 9's soak): one indexing thread with
+        // tantivy's smallest budget, and one merge thread instead of four — three threads less
+        // (stacks, and an arena each under glibc's defaults), and concurrent merges of the small
+        // segments that frequent commits make only add peaks; one at a time keeps up with a
+        // hub's write rate.
+        let options = tantivy::indexer::IndexWriterOptions::builder()
+            .num_worker_threads(1)
+            .memory_budget_per_thread(WRITER_BUDGET)
+            .num_merge_threads(1)
+            .build();
+        let writer = index.writer_with_options(options).map_err(writer_error)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
+            // Every commit reloads the reader, which starts each segment's cache of
+            // decompressed doc store blocks afresh: hits only read their id back, so a few
+            // blocks per segment are enough (tantivy's default is 100).
+            .doc_store_cache_num_blocks(DOC_STORE_CACHE_BLOCKS)
             .try_into()
             .map_err(index_error)?;
         let indexed = index

@@ -359,3 +359,16 @@ fn the_index_follows_updates_and_deletes_and_resumes() {
     assert_eq!(rebuilt.rebuild(&c.store, |_| {}).unwrap(), 13);
     assert_eq!(rebuilt.search(&anonymous("jardin")).unwrap().ids, expected);
 }
+
+#[test]
+fn only_a_lock_held_elsewhere_is_a_conflict_not_a_read_only_card() {
+    use tantivy::directory::error::LockError;
+    let busy = writer_error(tantivy::TantivyError::LockFailure(LockError::LockBusy, None));
+    assert!(matches!(busy, Error::Conflict(_)), "{busy:?}");
+    let read_only = std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem);
+    let failed = writer_error(tantivy::TantivyError::LockFailure(
+        LockError::IoError(std::sync::Arc::new(read_only)),
+        None,
+    ));
+    assert!(!matches!(failed, Error::Conflict(_)), "{failed:?}");
+}
