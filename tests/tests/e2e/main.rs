@@ -13,6 +13,7 @@ mod soak;
 mod sync;
 mod sync_communecter;
 mod sync_faults;
+mod sync_faults_hubs;
 mod sync_records;
 mod sync_tokens;
 mod sync_topology;

@@ -4,7 +4,9 @@
 //! between rounds; both sides edit between rounds. After clean rounds both hold the same
 //! public elements, none lost, none twice, and no private element ever reached the main.
 //!
-//! The seed is printed; `COPI_FAULT_SEED=<seed>` replays a run.
+//! The seed is printed; `COPI_FAULT_SEED=<seed>` replays a run; `COPI_FAULT_ROUNDS` sets the
+//! number of rounds (default 100). The proxy and the helpers are shared with the three-hub
+//! torture in `sync_faults_hubs.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -15,14 +17,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use copi_e2e::{copi, export_of, Server, TestDir, TOKEN};
+use copi_e2e::{copi, export_of, seed_from_env, size_from_env, Server, TestDir, TOKEN};
 use serde_json::{json, Value};
-
-const ROUNDS: usize = 100;
 
 /// What the proxy does with one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Fault {
+pub(crate) enum Fault {
     Forward,
     CutBefore,
     CutAnswer,
@@ -48,14 +48,14 @@ struct ProxyState {
 /// A fault-injecting HTTP/1.1 proxy (one request per connection, answered with
 /// `Connection: close`), serving one connection at a time so a seed replays the same
 /// decisions.
-struct Proxy {
-    addr: String,
+pub(crate) struct Proxy {
+    pub(crate) addr: String,
     state: Arc<ProxyState>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Proxy {
-    fn start(upstream: &str, seed: u64) -> Proxy {
+    pub(crate) fn start(upstream: &str, seed: u64) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let state = Arc::new(ProxyState {
@@ -73,15 +73,15 @@ impl Proxy {
         }
     }
 
-    fn set_upstream(&self, base: &str) {
+    pub(crate) fn set_upstream(&self, base: &str) {
         *self.state.upstream.lock().unwrap() = host_of(base);
     }
 
-    fn set_faults(&self, on: bool) {
+    pub(crate) fn set_faults(&self, on: bool) {
         self.state.faults.store(on, Ordering::SeqCst);
     }
 
-    fn counts(&self) -> BTreeMap<Fault, usize> {
+    pub(crate) fn counts(&self) -> BTreeMap<Fault, usize> {
         self.state.counts.lock().unwrap().clone()
     }
 }
@@ -247,6 +247,14 @@ fn serve(listener: TcpListener, state: &ProxyState, seed: u64) {
     }
 }
 
+/// The kind of a failed round's error: "main instance unreachable", "main instance
+/// answered 409"…
+pub(crate) fn failure_kind(stderr: &str) -> String {
+    let last = stderr.lines().last().unwrap_or("");
+    let detail = last.split_once("sync round failed: ").map_or(last, |(_, d)| d);
+    detail.split(": ").next().unwrap_or(detail).to_owned()
+}
+
 /// The hub's config: Crest, the main reached through `base`.
 fn hub_config(hub: &TestDir, base: &str) -> PathBuf {
     let path = hub.path().join("hub.toml");
@@ -261,7 +269,7 @@ fn hub_config(hub: &TestDir, base: &str) -> PathBuf {
 }
 
 /// One round with 3 changes per batch; the report, or the error if the round failed.
-fn round(hub: &TestDir, config: &Path) -> Result<Value, String> {
+pub(crate) fn round(hub: &TestDir, config: &Path) -> Result<Value, String> {
     let args = [
         "sync",
         "--once",
@@ -297,7 +305,7 @@ fn create(server: &Server, name: &str, private: bool) -> String {
 }
 
 /// Patches `id`; false if the element is not there (yet).
-fn patch(server: &Server, id: &str, body: &Value) -> bool {
+pub(crate) fn patch(server: &Server, id: &str, body: &Value) -> bool {
     let r = ureq::request("PATCH", &format!("{}/api/v1/elements/{id}", server.base))
         .set("Authorization", &format!("Bearer {TOKEN}"))
         .timeout(Duration::from_secs(30))
@@ -313,7 +321,7 @@ fn patch(server: &Server, id: &str, body: &Value) -> bool {
 }
 
 /// The HTTP status of reading `id` with the admin token.
-fn read_status(server: &Server, id: &str) -> u16 {
+pub(crate) fn read_status(server: &Server, id: &str) -> u16 {
     let r = ureq::get(&format!("{}/api/v1/elements/{id}", server.base))
         .set("Authorization", &format!("Bearer {TOKEN}"))
         .timeout(Duration::from_secs(30))
@@ -378,7 +386,7 @@ fn strip_record(r: &Value) -> Value {
     r
 }
 
-fn elements(dir: &TestDir) -> BTreeMap<String, Value> {
+pub(crate) fn elements(dir: &TestDir) -> BTreeMap<String, Value> {
     let export = export_of(dir);
     let list = export["elements"].as_array().unwrap();
     let map: BTreeMap<String, Value> = list
@@ -389,7 +397,7 @@ fn elements(dir: &TestDir) -> BTreeMap<String, Value> {
     map
 }
 
-fn assert_names_unique(map: &BTreeMap<String, Value>, what: &str) {
+pub(crate) fn assert_names_unique(map: &BTreeMap<String, Value>, what: &str) {
     let mut seen = BTreeMap::new();
     for (id, e) in map {
         if let Some(other) = seen.insert(e["name"].as_str().unwrap_or("").to_owned(), id.clone()) {
@@ -399,7 +407,7 @@ fn assert_names_unique(map: &BTreeMap<String, Value>, what: &str) {
 }
 
 /// The document without its links (a link to a private element stays home).
-fn strip(e: &Value) -> Value {
+pub(crate) fn strip(e: &Value) -> Value {
     let mut e = e.clone();
     e.as_object_mut().unwrap().remove("links");
     e
@@ -408,10 +416,8 @@ fn strip(e: &Value) -> Value {
 #[test]
 fn sync_converges_through_cuts_duplicates_reorders_and_main_restarts() {
     let started = Instant::now();
-    let seed = std::env::var("COPI_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| fastrand::u64(..));
+    let rounds = size_from_env("COPI_FAULT_ROUNDS", 100);
+    let seed = seed_from_env("COPI_FAULT_SEED");
     eprintln!("sync_faults seed: {seed} (COPI_FAULT_SEED={seed} replays it)");
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x5eed);
 
@@ -440,7 +446,7 @@ fn sync_converges_through_cuts_duplicates_reorders_and_main_restarts() {
     let (mut failed, mut restarts) = (0, 0);
     let mut failures: BTreeMap<String, usize> = BTreeMap::new();
 
-    for r in 0..ROUNDS {
+    for r in 0..rounds {
         // Edits on both sides between rounds.
         for _ in 0..rng.usize(0..=2) {
             hub_n += 1;
@@ -490,11 +496,7 @@ fn sync_converges_through_cuts_duplicates_reorders_and_main_restarts() {
             Ok(_) => {}
             Err(e) => {
                 failed += 1;
-                // The error's kind: "main instance unreachable", "main instance answered 409"…
-                let last = e.lines().last().unwrap_or("");
-                let detail = last.split_once("sync round failed: ").map_or(last, |(_, d)| d);
-                let kind = detail.split(": ").next().unwrap_or(detail).to_owned();
-                *failures.entry(kind).or_default() += 1;
+                *failures.entry(failure_kind(&e)).or_default() += 1;
             }
         }
         for id in &private {
@@ -582,7 +584,7 @@ fn sync_converges_through_cuts_duplicates_reorders_and_main_restarts() {
     }
 
     eprintln!(
-        "sync_faults seed {seed}: {ROUNDS} rounds ({failed} failed, {clean} clean after), {restarts} main restarts, \
+        "sync_faults seed {seed}: {rounds} rounds ({failed} failed, {clean} clean after), {restarts} main restarts, \
          {} public + {} private elements, {} public + {} members-only posts, {} comments, faults {:?}, \
          failures {failures:?}, {:.1?}",
         public.len(),
