@@ -372,3 +372,31 @@ fn only_a_lock_held_elsewhere_is_a_conflict_not_a_read_only_card() {
     ));
     assert!(!matches!(failed, Error::Conflict(_)), "{failed:?}");
 }
+
+#[test]
+fn segments_merge_into_one_with_the_same_answers() {
+    let c = corpus();
+    for name in ["Boîte à livres", "Grainothèque", "Repair café"] {
+        let id = c.index.search(&anonymous("")).unwrap().ids[0].clone();
+        c.store
+            .update_element(&id, json!({ "name": name }).as_object().unwrap().clone())
+            .unwrap();
+        c.index.catch_up(&c.store).unwrap();
+    }
+    assert!(c.index.segment_count() > 1, "{} segments", c.index.segment_count());
+    let expected: Vec<_> = ["", "jardin", "repair"]
+        .iter()
+        .map(|q| c.index.search(&anonymous(q)).unwrap().ids)
+        .collect();
+    let docs = c.index.doc_count();
+    let mut writer = c.index.writer.lock().unwrap();
+    c.index.merge_all(&mut writer).unwrap();
+    drop(writer);
+    assert_eq!(c.index.segment_count(), 1);
+    assert_eq!(c.index.doc_count(), docs);
+    let answers: Vec<_> = ["", "jardin", "repair"]
+        .iter()
+        .map(|q| c.index.search(&anonymous(q)).unwrap().ids)
+        .collect();
+    assert_eq!(answers, expected);
+}
