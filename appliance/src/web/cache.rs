@@ -40,15 +40,15 @@ impl PageCache {
         let generation = ctx.hub.store.generation();
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let e = entries.0.get(&key)?;
-        (e.generation == generation && e.made.elapsed() < MAX_AGE).then(|| Html(e.html.to_string()))
+        (e.generation == generation && e.made.elapsed() < MAX_AGE).then(|| Html(e.html.clone()))
     }
 
     /// Keeps a freshly rendered page (when the visitor is anonymous) and returns it.
     pub fn put(&self, ctx: &Ctx<'_>, page: Markup) -> Html {
         let html = page.into_string();
-        let Some(key) = key(ctx) else { return Html(html) };
+        let Some(key) = key(ctx) else { return Html::from(html) };
         if html.len() > MAX_BYTES / 8 {
-            return Html(html);
+            return Html::from(html);
         }
         let generation = ctx.hub.store.generation();
         let mut guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -68,12 +68,13 @@ impl PageCache {
             }
         }
         *bytes += html.len();
+        let html: Arc<str> = html.into();
         entries.insert(
             key,
             Entry {
                 generation,
                 made: Instant::now(),
-                html: Arc::from(html.as_str()),
+                html: html.clone(),
             },
         );
         Html(html)

@@ -455,7 +455,9 @@ pub async fn mine(ctx: Ctx<'_>) -> Result<Result<Html, Redirect>, Failure> {
             }
         }
     };
-    Ok(Ok(Html(page(&ctx, &ctx.t("coop-mine-title"), body).into_string())))
+    Ok(Ok(Html::from(
+        page(&ctx, &ctx.t("coop-mine-title"), body).into_string(),
+    )))
 }
 
 /// `/{kind}/{slug}/cooperative`: the element's proposals and actions.
@@ -537,7 +539,7 @@ pub async fn space(ctx: Ctx<'_>, kind: &str, slug: &str) -> Result<Html, Failure
             }
         }
     };
-    Ok(Html(page(&ctx, &title, body).into_string()))
+    Ok(Html::from(page(&ctx, &title, body).into_string()))
 }
 
 // ---- forms ------------------------------------------------------------------------------

@@ -22,16 +22,34 @@ use crate::territory::{self, Scope};
 /// A page, or an HTML page saying what went wrong with its status.
 pub type PageResult = Result<Html, Failure>;
 
-/// A rendered page.
-pub struct Html(pub String);
+/// A rendered page. Its text is shared with the page cache, so a page served from the
+/// cache is neither copied nor allocated again.
+pub struct Html(pub std::sync::Arc<str>);
+
+impl From<String> for Html {
+    fn from(html: String) -> Html {
+        Html(html.into())
+    }
+}
+
+/// The bytes of a shared page, as a response body reads them.
+struct SharedBody(std::sync::Arc<str>);
+
+impl AsRef<[u8]> for SharedBody {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
 
 impl<'r> Responder<'r, 'static> for Html {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        // The whole page in one write (Rocket's default is 4 KiB chunks).
-        let len = self.0.len().max(4096);
-        Response::build_from(RawHtml(self.0).respond_to(req)?)
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let len = self.0.len();
+        Response::build()
+            .header(ContentType::HTML)
             .header(Header::new("Cache-Control", "no-cache"))
-            .max_chunk_size(len)
+            .sized_body(len, std::io::Cursor::new(SharedBody(self.0)))
+            // The whole page in one write (Rocket's default is 4 KiB chunks).
+            .max_chunk_size(len.max(4096))
             .ok()
     }
 }
@@ -600,7 +618,7 @@ pub async fn search(
     };
     if text.is_empty() && tags.is_empty() && kinds.is_empty() {
         let body = html! { h1 { (ctx.t("search-title")) } (form) };
-        return Ok(Html(render(&ctx, &ctx.t("search-title"), body).into_string()));
+        return Ok(Html::from(render(&ctx, &ctx.t("search-title"), body).into_string()));
     }
     let home = territory::home_point(&scopes).or(ctx.hub.identity().home);
     if kinds.is_empty() && ctx.hub.kinds_on().len() < Kind::ALL.len() {
@@ -664,7 +682,7 @@ pub async fn search(
             nav.pager { span {} a.button.secondary rel="next" href={ (view::strip_param(&ctx.here, "page")) (if ctx.here.contains('?') { "&" } else { "?" }) "page=" (page_no + 2) } { (ctx.t("next")) " →" } }
         }
     };
-    Ok(Html(render(&ctx, &ctx.t("search-title"), body).into_string()))
+    Ok(Html::from(render(&ctx, &ctx.t("search-title"), body).into_string()))
 }
 
 /// `/territory?q=`: the territory picker (a commune, its department or region).
@@ -718,7 +736,7 @@ pub fn territory_page(ctx: Ctx<'_>, q: Option<&str>, back: Option<&str>) -> Html
         }
         p { a.button.secondary href={ "/territory/set?scope=&back=" (enc(&back)) } { (ctx.t("territory-reset")) } }
     };
-    Html(render(&ctx, &ctx.t("territory-title"), body).into_string())
+    Html::from(render(&ctx, &ctx.t("territory-title"), body).into_string())
 }
 
 /// Keeps the visitor's territory in a cookie and goes back.
@@ -837,5 +855,5 @@ pub fn offline(ctx: Ctx<'_>) -> Html {
             }
         }
     };
-    Html(render(&ctx, &ctx.t("offline-title"), body).into_string())
+    Html::from(render(&ctx, &ctx.t("offline-title"), body).into_string())
 }
