@@ -18,12 +18,7 @@ use copi_e2e::{seed_from_env, size_from_env, Server, TestDir, TOKEN};
 use serde_json::{json, Value};
 
 use crate::sync_faults::{assert_names_unique, elements, failure_kind, patch, read_status, round, strip, Fault, Proxy};
-
-struct Place {
-    locality: &'static str,
-    postal: &'static str,
-    insee: &'static str,
-}
+use crate::sync_topology::{create, Place};
 
 const PLACES: [Place; 4] = [
     Place {
@@ -103,18 +98,6 @@ fn hub_config(dir: &TestDir, spec: &HubSpec, base: &str) -> PathBuf {
     )
     .unwrap();
     path
-}
-
-fn create(server: &Server, name: &str, place: &Place, private: bool) -> String {
-    let mut body = json!({"kind": "organization", "type": "NGO", "name": name,
-        "address": {"addressLocality": place.locality, "postalCode": place.postal,
-                    "codeInsee": place.insee, "addressCountry": "FR"}});
-    if private {
-        body["preferences"] = json!({"private": true});
-    }
-    let (status, created) = server.post("/api/v1/elements", &body);
-    assert_eq!(status, 201, "{created}");
-    created["id"].as_str().unwrap().to_owned()
 }
 
 /// The elements of a data dir but the persons.

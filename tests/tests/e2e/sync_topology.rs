@@ -66,10 +66,11 @@ fn strip(e: &Value) -> Value {
     e
 }
 
-struct Place {
-    locality: &'static str,
-    postal: &'static str,
-    insee: &'static str,
+/// Where an element is: enough of an address for its territory.
+pub(crate) struct Place {
+    pub(crate) locality: &'static str,
+    pub(crate) postal: &'static str,
+    pub(crate) insee: &'static str,
 }
 
 const CREST: Place = Place {
@@ -99,7 +100,7 @@ const GRENOBLE: Place = Place {
 };
 
 /// Creates an organization at `place` on `hub`; returns its id.
-fn create(hub: &Server, name: &str, place: &Place, private: bool) -> String {
+pub(crate) fn create(hub: &Server, name: &str, place: &Place, private: bool) -> String {
     let mut body = json!({"kind": "organization", "type": "NGO", "name": name,
         "address": {"addressLocality": place.locality, "postalCode": place.postal,
                     "codeInsee": place.insee, "addressCountry": "FR"}});
