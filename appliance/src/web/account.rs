@@ -134,7 +134,7 @@ fn login_page(ctx: &Ctx<'_>, token: &str, back: &str, email: &str, error: Option
 #[rocket::get("/signup?<back>")]
 pub fn signup_form(ctx: Ctx<'_>, jar: &CookieJar<'_>, back: Option<&str>) -> Html {
     let token = form_token(jar);
-    Html::from(signup_page(&ctx, &token, &safe_back(back), "", "", None).into_string())
+    Html::from(signup_page(&ctx, &token, &safe_back(back), "", "", None))
 }
 
 #[rocket::post("/signup", data = "<form>")]
@@ -183,7 +183,7 @@ pub async fn signup(
 #[rocket::get("/login?<back>")]
 pub fn login_form(ctx: Ctx<'_>, jar: &CookieJar<'_>, back: Option<&str>) -> Html {
     let token = form_token(jar);
-    Html::from(login_page(&ctx, &token, &safe_back(back), "", None).into_string())
+    Html::from(login_page(&ctx, &token, &safe_back(back), "", None))
 }
 
 #[rocket::post("/login", data = "<form>")]
@@ -270,7 +270,7 @@ pub async fn account(ctx: Ctx<'_>) -> Result<Result<Html, Redirect>, Failure> {
             button type="submit" { (ctx.t("account-logout")) }
         }
     };
-    Ok(Ok(Html::from(page(&ctx, &ctx.t("nav-account"), body).into_string())))
+    Ok(Ok(Html::from(page(&ctx, &ctx.t("nav-account"), body))))
 }
 
 fn csrf_refused(ctx: &Ctx<'_>) -> Failure {

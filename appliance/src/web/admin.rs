@@ -105,7 +105,7 @@ fn login_page(ctx: &Ctx<'_>, error: Option<&str>) -> Markup {
 
 #[rocket::get("/admin/login")]
 pub fn login_form(ctx: Ctx<'_>) -> Html {
-    Html::from(login_page(&ctx, None).into_string())
+    Html::from(login_page(&ctx, None))
 }
 
 /// The admin signs in with the password of `[admin] password_hash` or the admin token. The
@@ -340,7 +340,7 @@ pub async fn dashboard(ctx: Ctx<'_>, session: AdminSession, role: ServesAsMain) 
             button.secondary type="submit" { (ctx.t("account-logout")) }
         }
     };
-    Ok(Html::from(page(&ctx, &ctx.t("admin-title"), body).into_string()))
+    Ok(Html::from(page(&ctx, &ctx.t("admin-title"), body)))
 }
 
 /// Not signed in as the admin: to the sign-in page, or to the first-boot wizard while the
@@ -645,9 +645,7 @@ pub async fn create_hub_token(
         pre { "[sync]\ntoken = \"" (secret) "\"" }
         p { a.button href="/admin#sync" { (ctx.t("admin-back")) } }
     };
-    Ok(Html::from(
-        page(&ctx, &ctx.t("admin-hub-token-created"), body).into_string(),
-    ))
+    Ok(Html::from(page(&ctx, &ctx.t("admin-hub-token-created"), body)))
 }
 
 #[rocket::post("/admin/sync/tokens/<id>/revoke", data = "<form>")]

@@ -259,7 +259,7 @@ pub async fn report(
         h1 { (ctx.t("report-thanks")) }
         p { a href=(view::url(&e)) { "← " (view::name(&e)) } }
     };
-    Ok(Html::from(page(&ctx, &ctx.t("report-thanks"), body).into_string()))
+    Ok(Html::from(page(&ctx, &ctx.t("report-thanks"), body)))
 }
 
 #[derive(FromForm)]
@@ -304,7 +304,7 @@ fn submission_page(ctx: &Ctx<'_>, token: &str, error: Option<&str>) -> Markup {
 #[rocket::get("/submit")]
 pub fn submit_form(ctx: Ctx<'_>, jar: &rocket::http::CookieJar<'_>) -> Html {
     let token = super::account::form_token(jar);
-    Html::from(page(&ctx, &ctx.t("submit-title"), submission_page(&ctx, &token, None)).into_string())
+    Html::from(page(&ctx, &ctx.t("submit-title"), submission_page(&ctx, &token, None)))
 }
 
 #[rocket::post("/submit", data = "<form>")]
@@ -388,7 +388,7 @@ pub async fn submit(
         h1 { (ctx.t("submit-thanks")) }
         p { a href="/" { (ctx.t("error-back-home")) } }
     };
-    Ok(Html::from(page(&ctx, &ctx.t("submit-thanks"), body).into_string()))
+    Ok(Html::from(page(&ctx, &ctx.t("submit-thanks"), body)))
 }
 
 /// `/feed`: the posts of what I follow and belong to.
@@ -407,7 +407,7 @@ pub async fn feed(ctx: Ctx<'_>, cursor: Option<&str>) -> Result<Result<Html, Red
         @for (post, element) in &page_.items { (super::pages::post_view(&ctx, post, element.as_ref())) }
         (view::pager(&ctx, page_.next))
     };
-    Ok(Ok(Html::from(page(&ctx, &ctx.t("feed-title"), body).into_string())))
+    Ok(Ok(Html::from(page(&ctx, &ctx.t("feed-title"), body))))
 }
 
 #[derive(FromForm)]
@@ -444,7 +444,7 @@ pub async fn invitation(ctx: Ctx<'_>, code: &str) -> PageResultOrRedirect {
             p { a.button href={ "/login?back=" (enc(&ctx.here)) } { (ctx.t("element-actions-signin")) } }
         }
     };
-    Ok(Ok(Html::from(page(&ctx, &ctx.t("element-join"), body).into_string())))
+    Ok(Ok(Html::from(page(&ctx, &ctx.t("element-join"), body))))
 }
 
 type PageResultOrRedirect = Result<Result<Html, Redirect>, Failure>;

@@ -455,9 +455,7 @@ pub async fn mine(ctx: Ctx<'_>) -> Result<Result<Html, Redirect>, Failure> {
             }
         }
     };
-    Ok(Ok(Html::from(
-        page(&ctx, &ctx.t("coop-mine-title"), body).into_string(),
-    )))
+    Ok(Ok(Html::from(page(&ctx, &ctx.t("coop-mine-title"), body))))
 }
 
 /// `/{kind}/{slug}/cooperative`: the element's proposals and actions.
@@ -539,7 +537,7 @@ pub async fn space(ctx: Ctx<'_>, kind: &str, slug: &str) -> Result<Html, Failure
             }
         }
     };
-    Ok(Html::from(page(&ctx, &title, body).into_string()))
+    Ok(Html::from(page(&ctx, &title, body)))
 }
 
 // ---- forms ------------------------------------------------------------------------------

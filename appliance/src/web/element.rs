@@ -425,7 +425,7 @@ pub async fn element_page(ctx: Ctx<'_>, jar: &rocket::http::CookieJar<'_>, kind:
             (super::citizen::report_form(&ctx, e, &form_token))
         }
     };
-    Ok(Html::from(page_with(&ctx, view::name(e), head, body).into_string()))
+    Ok(Html::from(page_with(&ctx, view::name(e), head, body)))
 }
 
 /// `/{kind}/{slug}/graph`: the element's ecosystem as an SVG drawn on the server (a ring of
@@ -497,7 +497,9 @@ pub async fn graph(ctx: Ctx<'_>, kind: &str, slug: &str) -> PageResult {
             }
         }
     };
-    Ok(Html::from(
-        page(&ctx, &ctx.ta("graph-title", &[("name", view::name(e).into())]), body).into_string(),
-    ))
+    Ok(Html::from(page(
+        &ctx,
+        &ctx.ta("graph-title", &[("name", view::name(e).into())]),
+        body,
+    )))
 }

@@ -32,6 +32,12 @@ impl From<String> for Html {
     }
 }
 
+impl From<Markup> for Html {
+    fn from(page: Markup) -> Html {
+        Html::from(page.into_string())
+    }
+}
+
 /// The bytes of a shared page, as a response body reads them.
 struct SharedBody(std::sync::Arc<str>);
 
@@ -618,7 +624,7 @@ pub async fn search(
     };
     if text.is_empty() && tags.is_empty() && kinds.is_empty() {
         let body = html! { h1 { (ctx.t("search-title")) } (form) };
-        return Ok(Html::from(render(&ctx, &ctx.t("search-title"), body).into_string()));
+        return Ok(Html::from(render(&ctx, &ctx.t("search-title"), body)));
     }
     let home = territory::home_point(&scopes).or(ctx.hub.identity().home);
     if kinds.is_empty() && ctx.hub.kinds_on().len() < Kind::ALL.len() {
@@ -682,7 +688,7 @@ pub async fn search(
             nav.pager { span {} a.button.secondary rel="next" href={ (view::strip_param(&ctx.here, "page")) (if ctx.here.contains('?') { "&" } else { "?" }) "page=" (page_no + 2) } { (ctx.t("next")) " →" } }
         }
     };
-    Ok(Html::from(render(&ctx, &ctx.t("search-title"), body).into_string()))
+    Ok(Html::from(render(&ctx, &ctx.t("search-title"), body)))
 }
 
 /// `/territory?q=`: the territory picker (a commune, its department or region).
@@ -736,7 +742,7 @@ pub fn territory_page(ctx: Ctx<'_>, q: Option<&str>, back: Option<&str>) -> Html
         }
         p { a.button.secondary href={ "/territory/set?scope=&back=" (enc(&back)) } { (ctx.t("territory-reset")) } }
     };
-    Html::from(render(&ctx, &ctx.t("territory-title"), body).into_string())
+    Html::from(render(&ctx, &ctx.t("territory-title"), body))
 }
 
 /// Keeps the visitor's territory in a cookie and goes back.
@@ -855,5 +861,5 @@ pub fn offline(ctx: Ctx<'_>) -> Html {
             }
         }
     };
-    Html::from(render(&ctx, &ctx.t("offline-title"), body).into_string())
+    Html::from(render(&ctx, &ctx.t("offline-title"), body))
 }

@@ -293,7 +293,7 @@ fn hub_values(ctx: &Ctx<'_>) -> (String, String) {
 pub async fn wizard(ctx: Ctx<'_>, session: Option<SetupSession>, step: Option<&str>) -> Result<Html, Failure> {
     let reached = pending(&ctx).await?;
     let Some(session) = session else {
-        return Ok(Html::from(code_page(&ctx, None).into_string()));
+        return Ok(Html::from(code_page(&ctx, None)));
     };
     let at = step.and_then(Step::parse).filter(|s| *s <= reached).unwrap_or(reached);
     let markup = match at {
@@ -314,7 +314,7 @@ pub async fn wizard(ctx: Ctx<'_>, session: Option<SetupSession>, step: Option<&s
         }
         Step::Modules => modules_page(&ctx, &session, reached),
     };
-    Ok(Html::from(markup.into_string()))
+    Ok(Html::from(markup))
 }
 
 #[derive(FromForm)]
